@@ -1,0 +1,1 @@
+"""One module per group of `ctx` subcommands; each exports COMMANDS, a list of click commands."""

@@ -1,0 +1,133 @@
+"""The plan on disk: plan.yaml plus one Markdown task file per task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from .errors import data_error
+from .workspace import Workspace
+
+PRIORITIES = ("blocker", "high", "medium", "low")
+STATUSES = ("pending", "in_progress", "completed", "blocked")
+
+
+@dataclass
+class Task:
+    id: str
+    name: str
+    file: str  # relative to .parallel/plans/
+    priority: str = "medium"
+    dependencies: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    status: str = "pending"
+    meta: dict[str, Any] = field(default_factory=dict)  # the task file's frontmatter
+    body: str = ""
+
+    @property
+    def branch(self) -> str:
+        return f"feature/{self.id}"
+
+    @property
+    def reason(self) -> str | None:
+        return self.meta.get("reason")
+
+
+@dataclass
+class Plan:
+    name: str
+    metadata: dict[str, Any]
+    tasks: list[Task]
+    workspace: Workspace
+
+    @property
+    def status(self) -> str:
+        return str(self.metadata.get("status", "ready"))
+
+    def task(self, task_id: str) -> Task:
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise data_error(f"{rel(self.workspace, self.workspace.plan_file)}: no task with id '{task_id}'",
+                         hint="ctx plan show lists the tasks")
+
+    def ids(self) -> list[str]:
+        return [t.id for t in self.tasks]
+
+    def task_path(self, task: Task) -> Path:
+        return self.workspace.plans / task.file
+
+
+def rel(ws: Workspace, path: Path) -> str:
+    try:
+        return str(path.relative_to(ws.root))
+    except ValueError:
+        return str(path)
+
+
+def read_yaml(path: Path, label: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise data_error(f"{label}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise data_error(f"{label}: cannot read ({exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise data_error(f"{label}:{where} invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def read_task_file(path: Path, label: str) -> tuple[dict[str, Any], str]:
+    try:
+        post = frontmatter.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise data_error(f"{label}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise data_error(f"{label}: invalid YAML frontmatter ({getattr(exc, 'problem', None) or exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise data_error(f"{label}: cannot read ({exc})") from None
+    if not isinstance(post.metadata, dict):
+        raise data_error(f"{label}: frontmatter is not a mapping")
+    return dict(post.metadata), post.content
+
+
+def load(ws: Workspace, *, check: bool = True) -> Plan:
+    """Load the plan; check=True refuses a plan that `ctx plan validate` would reject."""
+    if not ws.plan_file.exists():
+        raise data_error(f"{rel(ws, ws.plan_file)}: no plan found",
+                         hint="write one with /ctx:plan, then run: ctx plan extract")
+    if check:
+        from .validate import problems
+        found = problems(ws)
+        if found:
+            first = found[0]
+            more = f" (and {len(found) - 1} more; run: ctx plan validate)" if len(found) > 1 else ""
+            raise data_error(str(first) + more)
+    raw = read_yaml(ws.plan_file, rel(ws, ws.plan_file)) or {}
+    metadata = dict(raw.get("metadata") or {})
+    tasks = []
+    for entry in raw.get("tasks") or []:
+        task = Task(id=str(entry["id"]), name=str(entry.get("name", entry["id"])),
+                    file=str(entry.get("file") or f"tasks/{entry['id']}.md"),
+                    priority=str(entry.get("priority", "medium")),
+                    dependencies=[str(d) for d in entry.get("dependencies") or []],
+                    labels=[str(x) for x in entry.get("labels") or []])
+        path = ws.plans / task.file
+        if path.exists():
+            meta, body = read_task_file(path, rel(ws, path))
+            task.meta, task.body = meta, body
+            task.status = str(meta.get("status", "pending"))
+            task.labels = [str(x) for x in meta.get("labels") or task.labels]
+        tasks.append(task)
+    return Plan(name=str(metadata.get("name", "plan")), metadata=metadata, tasks=tasks, workspace=ws)
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
