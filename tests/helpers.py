@@ -15,6 +15,7 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def make_repo(tmp_path: Path, name: str = "project") -> Path:
+    tmp_path = Path(tmp_path).resolve()
     origin = tmp_path / "origin.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
     work = tmp_path / name
