@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import git
 
-EXCLUDED = (".parallel/", "worktrees/")
+EXCLUDED = (".parallel/", "worktrees/", ".env.ctx")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,91 @@
+"""What git knows about this repository's worktrees (`git worktree list --porcelain`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import git
+
+
+@dataclass
+class Registration:
+    path: Path
+    head: str | None = None
+    branch: str | None = None  # short name, e.g. feature/auth-api
+    detached: bool = False
+    locked: str | None = None  # the lock reason ("" when locked without one)
+    prunable: bool = False
+    bare: bool = False
+
+
+def registrations(root: Path) -> list[Registration]:
+    out = git.run("worktree", "list", "--porcelain", "-z", cwd=root).stdout
+    result: list[Registration] = []
+    current: Registration | None = None
+    for field in out.split("\0"):
+        if not field:
+            if current:
+                result.append(current)
+            current = None
+            continue
+        key, _, value = field.partition(" ")
+        if key == "worktree":
+            current = Registration(Path(value))
+        elif current is None:
+            continue
+        elif key == "HEAD":
+            current.head = value
+        elif key == "branch":
+            current.branch = value.removeprefix("refs/heads/")
+        elif key == "detached":
+            current.detached = True
+        elif key == "locked":
+            current.locked = value
+        elif key == "prunable":
+            current.prunable = True
+        elif key == "bare":
+            current.bare = True
+    if current:
+        result.append(current)
+    return result
+
+
+def by_path(root: Path) -> dict[Path, Registration]:
+    return {Path(os.path.realpath(r.path)): r for r in registrations(root)}
+
+
+def admin_dir(root: Path, worktree: Path) -> Path | None:
+    """The worktree's folder under .git/worktrees/, found from its gitdir file."""
+    common = Path(git.out("rev-parse", "--path-format=absolute", "--git-common-dir", cwd=root))
+    for admin in (common / "worktrees").glob("*"):
+        try:
+            target = (admin / "gitdir").read_text().strip()
+        except OSError:
+            continue
+        if Path(os.path.realpath(Path(target).parent)) == Path(os.path.realpath(worktree)):
+            return admin
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_lock(reason: str | None) -> bool:
+    """A lock left by a process that is gone: git's own "initializing" lock, or ctx's "ctx setup pid N"."""
+    if reason is None:
+        return False
+    if "initializing" in reason:
+        return True
+    words = reason.split()
+    if words[:3] == ["ctx", "setup", "pid"] and len(words) > 3 and words[3].isdigit():
+        return not pid_alive(int(words[3]))
+    return False

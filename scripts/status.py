@@ -1,0 +1,127 @@
+"""Where every task stands: plan status joined with git facts gathered in a few batched calls."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import git, plan as plan_model, registry, schedule
+from .workspace import Workspace
+from .worktrees import base_branch, dependency_done
+
+
+@dataclass
+class TaskStatus:
+    id: str
+    name: str
+    status: str
+    wave: int
+    branch: str
+    worktree: str | None
+    ahead: int | None
+    dirty: int | None
+    last_commit_age: int | None  # seconds
+    merged: bool
+    reason: str | None
+
+
+@dataclass
+class StatusReport:
+    plan: str
+    base: str
+    tasks: list[TaskStatus]
+    summary: dict = field(default_factory=dict)
+    next_step: str = ""
+
+    def to_json(self) -> dict:
+        return {"plan": self.plan, "base": self.base, "tasks": [asdict(t) for t in self.tasks],
+                "summary": self.summary, "next": self.next_step}
+
+
+def _branch_facts(ws: Workspace, base: str, branches: list[str]) -> dict[str, tuple[int, int]]:
+    """branch -> (commits ahead of base, committer time), in two git calls for all branches."""
+    fmt = "%(refname:short)%00%(committerdate:unix)"
+    out = git.run("for-each-ref", f"--format={fmt}", "refs/heads/feature/", cwd=ws.root).stdout
+    stamps = {}
+    for line in out.splitlines():
+        name, _, stamp = line.partition("\0")
+        stamps[name] = int(stamp or 0)
+    present = [b for b in branches if b in stamps]
+    ahead = {b: 0 for b in present}
+    if present:
+        log = git.run("log", "--source", "--format=%S", f"^{base}", *[f"refs/heads/{b}" for b in present],
+                      "--", cwd=ws.root).stdout
+        for line in log.splitlines():
+            name = line.strip().removeprefix("refs/heads/")
+            if name in ahead:
+                ahead[name] += 1
+    return {b: (ahead[b], stamps[b]) for b in present}
+
+
+def collect(ws: Workspace) -> StatusReport:
+    plan = plan_model.load(ws)
+    base = base_branch(ws, plan)
+    waves = schedule.wave_of(plan)
+    facts = _branch_facts(ws, base, [t.branch for t in plan.tasks])
+    regs = registry.by_path(ws.root)
+    now = int(time.time())
+    rows = []
+    for task in plan.tasks:
+        path = ws.worktree(task.id)
+        reg = regs.get(Path(os.path.realpath(path)))
+        dirty = None
+        if reg is not None and path.is_dir():
+            dirty = len(git.zsplit(git.run("status", "--porcelain", "-z", cwd=path, check=False).stdout))
+        ahead, stamp = facts.get(task.branch, (None, None))
+        rows.append(TaskStatus(
+            id=task.id, name=task.name, status=task.status, wave=waves.get(task.id, 0), branch=task.branch,
+            worktree=plan_model.rel(ws, path) if reg is not None else None, ahead=ahead, dirty=dirty,
+            last_commit_age=(now - stamp) if stamp and ahead else None,
+            merged=bool(task.meta.get("merged")), reason=task.reason))
+    counts = {s: sum(r.status == s for r in rows) for s in plan_model.STATUSES}
+    summary = {"total": len(rows), **counts, "merged": sum(r.merged for r in rows)}
+    return StatusReport(plan.name, base, rows, summary, _next_step(ws, plan, rows, base))
+
+
+def _next_step(ws: Workspace, plan, rows: list[TaskStatus], base: str) -> str:
+    if all(r.merged for r in rows):
+        return "every task is merged: run ctx cleanup, then ctx report"
+    if any(r.status == "completed" and not r.merged for r in rows):
+        return "completed tasks await merging: run ctx merge (or ctx pr)"
+    ready = [t.id for t in plan.tasks if t.status in ("pending",) and not ws.worktree(t.id).exists()
+             and all(dependency_done(ws, plan.task(d), base) for d in t.dependencies)]
+    if ready:
+        return f"ready to start: {', '.join(ready)}: run ctx setup"
+    if any(r.status == "blocked" for r in rows):
+        return "blocked tasks need attention: read their reason above"
+    return "tasks are in progress"
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def render(report: StatusReport) -> str:
+    header = ("ID", "STATUS", "WAVE", "BRANCH", "AHEAD", "DIRTY", "LAST", "WORKTREE", "NAME")
+    rows = [header] + [(t.id, t.status + (" (merged)" if t.merged else ""), str(t.wave), t.branch,
+                        "-" if t.ahead is None else str(t.ahead), "-" if t.dirty is None else str(t.dirty),
+                        _age(t.last_commit_age), t.worktree or "-", t.name) for t in report.tasks]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
+    lines = [f"plan {report.plan} (base {report.base})"]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    for t in report.tasks:
+        if t.status == "blocked" and t.reason:
+            lines.append(f"blocked {t.id}: {t.reason.splitlines()[0] if t.reason.strip() else ''}")
+    s = report.summary
+    lines.append(f"{s['total']} tasks: {s['completed']} completed ({s['merged']} merged), {s['in_progress']} in progress, "
+                 f"{s['blocked']} blocked, {s['pending']} pending")
+    lines.append(f"next: {report.next_step}")
+    return "\n".join(lines)
