@@ -1,0 +1,109 @@
+"""ctx merge: dependency order, conflicts leave the base untouched, a failing --test undoes its merge."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from helpers import ctx, git, write_plan
+
+
+def front(repo, tid):
+    return yaml.safe_load((repo / f".parallel/plans/tasks/{tid}.md").read_text().split("---\n")[1])
+
+
+def work(repo, tid, files: dict[str, str], complete=True):
+    wt = repo / "worktrees" / tid
+    for name, text in files.items():
+        (wt / name).write_text(text)
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", f"work on {tid}")
+    if complete:
+        ctx(wt, "task", "complete", tid, check=True)
+
+
+def merge(repo, *args):
+    proc = ctx(repo, "merge", "--json", *args)
+    return proc, json.loads(proc.stdout) if proc.stdout.strip() else None
+
+
+def test_merges_in_dependency_order_with_merge_commits(repo):
+    write_plan(repo, [{"id": "base-lib"}, {"id": "feature", "dependencies": ["base-lib"]}])
+    ctx(repo, "setup", check=True)
+    work(repo, "base-lib", {"lib.py": "X = 1\n"})
+    proc, out = merge(repo)
+    assert out["merged"] == ["base-lib"]
+    assert front(repo, "base-lib")["merged"] and front(repo, "base-lib")["merge_commit"] == git(repo, "rev-parse", "HEAD")
+    assert git(repo, "log", "-1", "--format=%p", "main").count(" ") == 1  # a real merge commit (--no-ff)
+    assert "feature/base-lib" not in git(repo, "branch", "--list")  # deleted with branch -d
+    ctx(repo, "setup", check=True)
+    assert (repo / "worktrees/feature/lib.py").exists()  # the dependent starts from the merged base
+    work(repo, "feature", {"feature.py": "from lib import X\n"})
+    proc, out = merge(repo)
+    assert out["merged"] == ["feature"] and out["skipped"] == {"base-lib": "already merged"}
+
+
+def test_dependent_waits_for_its_dependency(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    ctx(repo, "setup", check=True)
+    git(repo, "branch", "feature/b")
+    front_b = repo / ".parallel/plans/tasks/b.md"
+    front_b.write_text(front_b.read_text().replace("status: pending", "status: completed"))
+    proc, out = merge(repo, "b")
+    assert out["merged"] == [] and "waits for a" in out["skipped"]["b"]
+
+
+def test_conflict_leaves_base_exactly_as_it_was_and_others_go_on(repo):
+    write_plan(repo, [{"id": "one"}, {"id": "two"}, {"id": "three"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "one", {"app.py": "def hello():\n    return 'one'\n"})
+    work(repo, "two", {"app.py": "def hello():\n    return 'two'\n"})
+    work(repo, "three", {"three.py": "print(3)\n"})
+    (repo / "untracked-note.txt").write_text("the user's own file\n")
+    proc, out = merge(repo)
+    assert out["merged"] == ["one", "three"]
+    assert "merge conflict with main in app.py" in out["blocked"]["two"]
+    assert proc.returncode == 1
+    assert front(repo, "two")["status"] == "blocked" and "app.py" in front(repo, "two")["reason"]
+    assert git(repo, "status", "--porcelain") == "?? untracked-note.txt"
+    assert not (repo / ".git/MERGE_HEAD").exists()
+    assert (repo / "app.py").read_text() == "def hello():\n    return 'one'\n"
+    assert git(repo, "rev-parse", "feature/two")  # the conflicting work is kept
+
+
+def test_failing_test_command_undoes_that_merge(repo):
+    write_plan(repo, [{"id": "good"}, {"id": "breaks"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "good", {"good.py": "ok\n"})
+    work(repo, "breaks", {"BROKEN": "yes\n"})
+    before_sha = git(repo, "rev-parse", "HEAD")
+    proc, out = merge(repo, "--test", "test ! -e BROKEN")
+    assert out["merged"] == ["good"] and "tests failed after merging" in out["blocked"]["breaks"]
+    assert not (repo / "BROKEN").exists() and (repo / "good.py").exists()
+    assert git(repo, "rev-list", "--count", f"{before_sha}..HEAD") == "2"  # only good's merge remains
+
+
+def test_refuses_a_dirty_checkout_or_the_wrong_branch(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    (repo / "app.py").write_text("uncommitted edit\n")
+    proc = ctx(repo, "merge")
+    assert proc.returncode == 1 and "uncommitted changes (app.py)" in proc.stderr
+    assert front(repo, "a").get("merged") is None
+    git(repo, "checkout", "-q", "app.py")
+    git(repo, "checkout", "-q", "-b", "other")
+    proc = ctx(repo, "merge")
+    assert proc.returncode == 1 and "is on other, not main" in proc.stderr
+
+
+def test_squash_merge(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    proc, out = merge(repo, "--squash")
+    assert out["merged"] == ["a"]
+    assert git(repo, "log", "-1", "--format=%p").count(" ") == 0  # a single-parent commit
+    assert (repo / "a.py").exists()
+    assert "feature/a" not in git(repo, "branch", "--list")  # recognised as integrated, then deleted
