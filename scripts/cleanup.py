@@ -104,17 +104,14 @@ def _task(ws: Workspace, task, base: str, regs, force: bool, act) -> bool:
         else:
             act(plan_model.rel(ws, path), "retained", "task not merged yet")
             clean = False
-    if tip and not clean and reg is not None:
-        act(task.branch, "retained", f"checked out in {plan_model.rel(ws, path)}")
-    elif tip:
-        if reason:
-            act(task.branch, "deleted", f"integrated ({reason})",
-                lambda: integration.delete_branch(ws.root, task.branch, tip))
-        elif force:
-            act(task.branch, "deleted", "--force (its commits were not in the base)",
-                lambda: integration.delete_branch(ws.root, task.branch, tip))
-        else:
-            n = integration.commits_not_in(ws.root, task.branch, base)
+    if tip:
+        n = integration.commits_not_in(ws.root, task.branch, base)
+        if reason is None and not force:
             act(task.branch, "retained", f"{n} commit{'s' if n != 1 else ''} not in {base}")
             clean = False
+        elif not clean and reg is not None:
+            act(task.branch, "retained", f"checked out in {plan_model.rel(ws, path)}")
+        else:
+            why = f"integrated ({reason})" if reason else "--force (its commits were not in the base)"
+            act(task.branch, "deleted", why, lambda: integration.delete_branch(ws.root, task.branch, tip))
     return clean and task.status == "completed" and merged
