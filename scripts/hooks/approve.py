@@ -37,7 +37,7 @@ def _resolve(cwd: str, path: str) -> str:
 
 # --- git -------------------------------------------------------------------------------------------
 
-_STATUS_OPTS = re.compile(r"^(-s|--short|-b|--branch|--porcelain(=v[12])?|-u(no|normal|all)?|"
+_STATUS_OPTS = re.compile(r"^(-[sbvz]+|--short|--branch|--porcelain(=v[12])?|-u(no|normal|all)?|"
                           r"--untracked-files(=(no|normal|all))?|--ignored(=\w+)?|-z|--long|-v|--verbose|"
                           r"--show-stash|--(no-)?ahead-behind|--(no-)?renames|--column|--no-column|--)$")
 _READ_DENY = re.compile(r"^(--output(=.*)?|--ext-diff|--no-index|--textconv|--open-files-in-pager.*|-O.*|"
@@ -68,6 +68,7 @@ def _git_status(ctx, cwd, args):
     for a in args:
         if a.text.startswith("-") and not _STATUS_OPTS.match(a.text):
             raise Unsafe(f"git status option {a.text}")
+    _paths_inside(ctx, cwd, [a for a in args if not a.text.startswith("-")])
 
 
 def _git_read(name):
@@ -117,6 +118,9 @@ def _git_add(ctx, cwd, args):
 
 
 def _git_commit(ctx, cwd, args):
+    if not any(a.text.startswith(("-m", "--message", "-F", "--file")) or re.match(r"^-[asqvio]+[mF]$", a.text)
+               for a in args):
+        raise Unsafe("git commit without a message opens an editor")
     paths, i = [], 0
     while i < len(args):
         text = args[i].text
