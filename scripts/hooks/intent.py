@@ -15,14 +15,15 @@ _MARKERS = re.compile(
     r"all at once|at once|side by side|in tandem|fan (?:them |it |these |those )?out|separate (?:agents|worktrees|branches)|"
     r"(?:multiple|several|many|\d+|two|three|four|five|six) (?:sub)?agents|(?:an?|one) (?:sub)?agent (?:for|per) (?:each|every)|"
     r"spin up (?:\w+ )?(?:sub)?agents|(?:sub)?agents for (?:each|all|every)|each in (?:its|their) own|"
-    r"same time|one worktree (?:per|for each))\b")
+    r"same time|one worktree (?:per|for each)|in (?:its|their) own (?:worktree|branch|agent)s?)\b")
 _DOING = re.compile(
     r"\b(work on|working on|do|doing|implement|build|fix|tackle|handle|run|start|execute|create|add|refactor|"
     r"write|ship|knock out|get|finish|complete|make|develop|code|spin up|kick off|launch|go ahead|split|"
-    r"parallelize|parallelise|split up|divide|assign|dispatch|delegate|take on|crank out)\b")
+    r"parallelize|parallelise|split up|divide|assign|dispatch|delegate|take on|crank out|done|worked on|fan)\b")
 _ITEMS = re.compile(
     r"\b(these|those|them|both|all|each|every|tasks?|items?|features?|issues?|tickets?|bugs?|steps?|parts?|"
     r"pieces|jobs|stories|todos?|modules|components|endpoints|pages|changes|fixes|workstreams|plan)\b|,|\band\b")
+_QUESTION = re.compile(r"^(how|why|what|which|when|where|does|do you know|is|are|should)\b")
 _TOPIC = re.compile(
     r"\b(explain|what is|what's|what are|how does|how do(?:es)? .* work|why (?:is|are|does|do)|is (?:numpy|pandas|python|it|this|node|rust|go)\b.*\?|"
     r"difference between|multiprocessing|multithread\w*|threads?|threading|thread pool|asyncio|async|await|"
@@ -49,7 +50,7 @@ def wants_parallel_work(prompt: str) -> bool:
         return False
     if not _MARKERS.search(text):
         return False
-    if _TOPIC.search(text):
+    if _TOPIC.search(text) or _QUESTION.match(text):
         return False
     return bool(_DOING.search(text)) and bool(_ITEMS.search(text))
 
