@@ -132,8 +132,10 @@ def build(ws: Workspace, *, session: str | None = None, transcript_path: str | N
 def _dur(seconds: float | None) -> str:
     if seconds is None:
         return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
     minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+    return f"{minutes}m{secs:02d}s"
 
 
 def _cost(u: usage.Usage) -> str:

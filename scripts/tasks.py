@@ -21,7 +21,8 @@ _NEEDS_FORCE = {("completed", "in_progress"), ("completed", "pending")}
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC, to the millisecond, so that durations of quick tasks are measured, not rounded away."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def split_frontmatter(text: str, label: str) -> tuple[dict[str, Any], str]:

@@ -1,0 +1,39 @@
+"""`ctx run`: execute the plan headless, and `ctx demo`: see it all work on a scratch repository."""
+
+from __future__ import annotations
+
+import click
+
+from .. import plan as plan_model
+from .. import report as report_model
+from .. import run as runner
+from ..display import Display
+from ..workspace import Workspace
+
+
+@click.command("run")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="At most N agents at once (default: CPUs, at least 2).")
+@click.option("--agent", metavar="CMD", help="Run CMD in each worktree instead of Claude Code "
+              "(it gets CTX_TASK_ID, CTX_TASK_FILE, CTX_WORKTREE).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Stop a task's agent after this long and mark the task blocked.")
+@click.option("--merge", "mode", flag_value="merge", help="Merge each finished task before its dependents start.")
+@click.option("--pr", "mode", flag_value="pr", help="Open a pull request for each finished task.")
+@click.option("--resume", is_flag=True, help="Carry on after an interrupted run.")
+def run(jobs, agent, timeout, mode, resume) -> None:
+    """Run every task's agent in its own worktree, as many at once as allowed, then report."""
+    ws = Workspace.find()
+    ids = plan_model.load(ws).ids()
+    result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume,
+                        display=Display(ids))
+    for tid, why in result.not_started.items():
+        click.echo(f"not started: {tid}: {why}")
+    click.echo("")
+    click.echo(report_model.render(report_model.build(ws)))
+    if result.interrupted:
+        click.echo("interrupted: running tasks were stopped and marked blocked; ctx run --resume carries on")
+        raise SystemExit(130)
+    raise SystemExit(0 if result.ok else 1)
+
+
+COMMANDS = [run]
