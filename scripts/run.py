@@ -45,7 +45,8 @@ class RunResult:
 
 def _last_lines(path: Path, n: int = 5) -> str:
     try:
-        lines = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
+        lines = [l.strip() for l in path.read_text(errors="replace").splitlines()
+                 if l.strip() and l.strip().strip("-=_*~ ")]  # rules and separators say nothing
     except OSError:
         return ""
     return " | ".join(lines[-n:])[-600:]

@@ -37,3 +37,15 @@ def run(jobs, agent, timeout, mode, resume) -> None:
 
 
 COMMANDS = [run]
+
+
+@click.command("demo")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), help="Build the scratch repository here "
+              "(default: a new temporary folder).")
+def demo(directory) -> None:
+    """Watch ctx run a six-task plan on a scratch repository, with scripted agents (no API key needed)."""
+    from .. import demo as demo_model
+    raise SystemExit(demo_model.demo(directory, echo=click.echo))
+
+
+COMMANDS.append(demo)
