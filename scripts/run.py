@@ -187,6 +187,9 @@ class Runner:
                 why = f"waits for {', '.join(waiting)}" + ("" if self.mode == "merge" else
                                                            " to be merged (ctx run --merge merges as it goes)")
                 self.result.not_started[task.id] = why
+            elif task.status == "blocked" and task.id not in self.result.blocked and task.id not in self.result.not_started:
+                hint = " (ctx run --resume retries it)" if str(task.reason or "").startswith((INTERRUPTED, "timed out")) else ""
+                self.result.not_started[task.id] = f"blocked earlier: {(task.reason or '').splitlines()[0] if task.reason else ''}{hint}"
         return self.result
 
     def _poll(self) -> None:
