@@ -98,6 +98,12 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
         if not tip:
             report.skipped[task.id] = f"no branch {task.branch}"
             continue
+        if _never_committed(ws, task.branch, tip, base):
+            reason = f"{task.branch} has no commits of its own: nothing to merge (was the work committed?)"
+            tasks.set_status(ws, task.id, "blocked", reason=reason)
+            report.blocked[task.id] = reason
+            echo(f"{task.id:<24} blocked  {reason}")
+            continue
         with locks.lock(ws, "git"):
             failure = _merge_one(ws, task, base, squash, test_cmd)
         if failure:
@@ -116,6 +122,14 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
         echo(f"{tid:<24} skipped  {why}")
     echo(f"merge: {len(report.merged)} merged, {len(report.blocked)} blocked, {len(report.skipped)} skipped (into {base})")
     return report
+
+
+def _never_committed(ws: Workspace, branch: str, tip: str, base: str) -> bool:
+    """The branch still points where it was created and that commit is already in base: no work to merge."""
+    if not git.is_ancestor(tip, base, ws.root):
+        return False
+    log = git.run("reflog", "show", "--format=%H", f"refs/heads/{branch}", "--", cwd=ws.root, check=False)
+    return not log.ok or len(set(log.stdout.split())) <= 1
 
 
 def _delete_branch(ws: Workspace, branch: str, tip: str, base: str) -> str:

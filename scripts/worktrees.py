@@ -144,6 +144,9 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
         if task.status == "completed":
             outcomes.append(SetupOutcome(task.id, "skipped", "already completed"))
             continue
+        if task.status == "in_progress":
+            outcomes.append(SetupOutcome(task.id, "skipped", "in progress: an agent is working on it"))
+            continue
         waiting = waiting_on(ws, plan, task, base)
         if waiting:
             outcomes.append(SetupOutcome(task.id, "skipped", f"waiting for {', '.join(waiting)} to be completed and merged"))

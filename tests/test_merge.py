@@ -107,3 +107,14 @@ def test_squash_merge(repo):
     assert git(repo, "log", "-1", "--format=%p").count(" ") == 0  # a single-parent commit
     assert (repo / "a.py").exists()
     assert "feature/a" not in git(repo, "branch", "--list")  # recognised as integrated, then deleted
+
+
+def test_completed_without_commits_is_blocked_not_merged(repo):
+    write_plan(repo, [{"id": "empty"}])
+    ctx(repo, "setup", check=True)
+    (repo / "worktrees/empty/forgot.py").write_text("never committed\n")
+    ctx(repo / "worktrees/empty", "task", "complete", "empty", check=True)
+    proc, out = merge(repo)
+    assert out["merged"] == [] and "has no commits of its own" in out["blocked"]["empty"]
+    assert front(repo, "empty")["status"] == "blocked"
+    assert (repo / "worktrees/empty/forgot.py").exists() and "feature/empty" in git(repo, "branch", "--list")

@@ -9,6 +9,7 @@ import click
 
 from .. import status as status_model
 from .. import worktrees
+from ..errors import CtxError
 from ..workspace import Workspace
 
 
@@ -26,11 +27,18 @@ def setup(ids: tuple[str, ...], base: str | None, no_pool: bool) -> None:
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print {plan, base, tasks: [...], summary, next}.")
 @click.option("--watch", is_flag=True, help="Refresh every two seconds until interrupted.")
-def status(as_json: bool, watch: bool) -> None:
+@click.option("--no-fail", is_flag=True, help="Print a missing or invalid plan as a line and exit 0 (for prompts).")
+def status(as_json: bool, watch: bool, no_fail: bool) -> None:
     """Show every task: status, wave, branch, commits ahead, uncommitted files, worktree."""
     ws = Workspace.find()
     while True:
-        report = status_model.collect(ws)
+        try:
+            report = status_model.collect(ws)
+        except CtxError as exc:
+            if not no_fail:
+                raise
+            click.echo(f"no plan to show: {exc.message}")
+            return
         text = json.dumps(report.to_json(), indent=2) if as_json else status_model.render(report)
         if not watch:
             click.echo(text)

@@ -45,6 +45,9 @@ def environment(home: Path, api_url: str, extra_path: list[Path] = ()) -> dict[s
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "PATH": os.pathsep.join([*map(str, extra_path), os.environ.get("PATH", "")]),
     })
+    for key, value in (("GIT_AUTHOR_NAME", "ctx e2e"), ("GIT_AUTHOR_EMAIL", "e2e@ctx.invalid"),
+                       ("GIT_COMMITTER_NAME", "ctx e2e"), ("GIT_COMMITTER_EMAIL", "e2e@ctx.invalid")):
+        env.setdefault(key, value)
     return env
 
 
