@@ -48,7 +48,7 @@ def _merge_one(ws: Workspace, task: Task, base: str, squash: bool, test_cmd: str
     if squash:
         res = git.run("merge", "--squash", task.branch, cwd=ws.root, check=False)
         if res.ok:
-            res = git.run("commit", "-q", "--no-verify", "-m", f"{task.name} ({task.id})", cwd=ws.root, check=False)
+            res = git.run("commit", "-q", "-m", f"{task.name} ({task.id})", cwd=ws.root, check=False)
     else:
         res = git.run("merge", "--no-ff", "--no-edit", "-m", message, task.branch, cwd=ws.root, check=False)
     if not res.ok:
@@ -133,10 +133,9 @@ def _never_committed(ws: Workspace, branch: str, tip: str, base: str) -> bool:
 
 
 def _delete_branch(ws: Workspace, branch: str, tip: str, base: str) -> str:
+    """`git branch -d` (never -D); for a squash merge, the integration checks and a compare-and-swap."""
     with locks.lock(ws, "git"):
         if git.run("branch", "-d", branch, cwd=ws.root, check=False).ok:
-            return f"branch {branch} deleted"
-        reason = integration.integrated(ws.root, tip, base)
-        if reason and integration.delete_branch(ws.root, branch, tip):
-            return f"branch {branch} deleted ({reason})"
-    return f"branch {branch} kept (still checked out or not provably merged)"
+            return f"branch {branch} deleted: integrated (ancestor)"
+        outcome = integration.delete_if_integrated(ws.root, branch, base, expected_sha=tip)
+    return f"branch {branch} {outcome}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from . import transcript, usage
+from .errors import CtxError
 from .plan import read_task_file, read_yaml
 from .workspace import Workspace
 
@@ -31,6 +33,7 @@ class Report:
     sum_seconds: float
     orchestration: usage.Usage
     sources: list[str]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def speedup(self) -> float | None:
@@ -49,7 +52,7 @@ class Report:
                 "tasks": [{"id": t.id, "status": t.status, "started": t.started, "completed": t.completed,
                            "seconds": t.seconds, "usage": t.usage.to_json()} for t in self.tasks],
                 "orchestration": self.orchestration.to_json(), "total": self.total().to_json(),
-                "sources": self.sources}
+                "sources": self.sources, "notes": self.notes}
 
 
 def _time(value) -> datetime | None:
@@ -69,15 +72,37 @@ def plans_dir(ws: Workspace) -> Path | None:
     return archived[-1].parent if archived else None
 
 
-def _subagent_task(path: Path, ids: list[str]) -> str | None:
-    """A subagent transcript belongs to the task its first prompt names (`worktrees/<id>` or `task <id>`)."""
+def first_prompt(path: Path) -> str:
+    """The text of the first `user` record of a transcript (a subagent's task prompt)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            head = fh.read(20000)
+        fh = open(path, encoding="utf-8", errors="replace")
     except OSError:
-        return None
+        return ""
+    with fh:
+        for line in fh:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict) or record.get("type") != "user":
+                continue
+            content = (record.get("message") or {}).get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                return "\n".join(b.get("text", "") for b in content
+                                 if isinstance(b, dict) and isinstance(b.get("text"), str))
+            return ""
+    return ""
+
+
+def subagent_task(path: Path, ids: list[str]) -> str | None:
+    """The task a subagent worked on: the one its first prompt names as `worktrees/<id>`,
+    `task <id>`, `task: <id>` or `ctx task start <id>` (longest id first). None when the prompt
+    names no task; its usage then counts as orchestration."""
+    prompt = first_prompt(path)
     for tid in sorted(ids, key=len, reverse=True):
-        if re.search(rf"(worktrees/|task[ :]+|ctx task start ){re.escape(tid)}\b", head):
+        if re.search(rf"(worktrees/|task[ :]+|ctx task start ){re.escape(tid)}(?![A-Za-z0-9_-])", prompt):
             return tid
     return None
 
@@ -117,16 +142,31 @@ def build(ws: Workspace, *, session: str | None = None, transcript_path: str | N
             task.usage = usage.count([log])
             sources.append(str(log))
     orchestration = usage.Usage()
-    main, subagents = session_files(session, transcript_path, Path.cwd())
+    notes: list[str] = []
+    try:
+        main, subagents = session_files(session, transcript_path, Path.cwd())
+    except CtxError as exc:
+        if session or transcript_path:
+            raise
+        main, subagents = None, []  # the session in the environment has no transcript on disk
+        notes.append(f"session transcript not counted: {exc.message}")
     if main is not None:
         orchestration = usage.count([main])
         sources.append(str(main))
         for path in subagents:
-            owner = _subagent_task(path, ids)
+            owner = subagent_task(path, ids)
             counted = usage.count([path])
             (by_id[owner].usage if owner else orchestration).add(counted)
             sources.append(str(path))
-    return Report(name, rows, wall, total, orchestration, sources)
+    return Report(name, rows, wall, total, orchestration, sources, notes)
+
+
+def print_report(ws: Workspace, *, session: str | None = None, transcript_path: str | None = None,
+                 echo=print) -> Report:
+    """Build the report and print it as text: what `ctx run` and `ctx demo` show at the end."""
+    built = build(ws, session=session, transcript_path=transcript_path)
+    echo(render(built))
+    return built
 
 
 def _dur(seconds: float | None) -> str:
@@ -158,6 +198,7 @@ def render(report: Report) -> str:
     lines.append(f"tokens {total.total_tokens} (input {total.tokens['input_tokens']}, output "
                  f"{total.tokens['output_tokens']}, cache write {total.tokens['cache_creation_input_tokens']}, "
                  f"cache read {total.tokens['cache_read_input_tokens']}) in {total.messages} messages; cost {_cost(total)}")
+    lines.extend(f"note: {n}" for n in report.notes)
     if not report.sources:
         lines.append("no transcripts or agent logs found: pass --session ID or --transcript PATH to count tokens")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -21,9 +22,21 @@ def prices() -> dict[str, dict[str, float]]:
     return yaml.safe_load(resources.files("ctx").joinpath("prices.yaml").read_text()) or {}
 
 
+_DATED = re.compile(r"^(?P<family>.+?)(?:(?:[-@]\d{8})?(?:-v\d+(?::\d+)?)?|-latest)$")
+
+
 def price_of(model: str) -> dict[str, float] | None:
-    matches = [name for name in prices() if model.startswith(name)]
-    return prices()[max(matches, key=len)] if matches else None
+    """The table's row for `model`: its exact name, or the name plus a release-date suffix.
+
+    `claude-opus-4-20250514` is priced as `claude-opus-4`, but `claude-opus-4-7` is not: a model
+    missing from the table is reported as unpriced, never priced like a neighbour.
+    """
+    table = prices()
+    name = model.strip().removeprefix("anthropic.")
+    if name in table:
+        return table[name]
+    dated = _DATED.match(name)
+    return table.get(dated.group("family")) if dated else None
 
 
 @dataclass
@@ -67,24 +80,47 @@ def _records(path: Path) -> Iterable[dict]:
                 yield record
 
 
-def count(paths: Iterable[Path]) -> Usage:
-    """Usage of every assistant message in the files, each message.id counted once (its last record)."""
-    seen: dict[str, tuple[str, dict]] = {}
+def _int(value) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def messages(paths: Iterable[Path]) -> dict[str, tuple[str, dict[str, int]]]:
+    """{message.id: (model, tokens)} over the files' assistant records.
+
+    One message is written as several records (one per content block) sharing message.id; it is
+    counted once, each kind of token taking the largest value its records carry (a record written
+    mid-stream may carry a partial output count). Records without a message.id cannot be told apart
+    and are skipped.
+    """
+    seen: dict[str, tuple[str, dict[str, int]]] = {}
     for path in paths:
         for record in _records(path):
             if record.get("type") != "assistant":
                 continue
-            message = record.get("message") or {}
-            usage = message.get("usage")
-            mid = message.get("id")
-            if isinstance(usage, dict) and mid:
-                seen[mid] = (str(message.get("model") or "unknown"), usage)
+            message = record.get("message")
+            if not isinstance(message, dict):
+                continue
+            usage, mid = message.get("usage"), message.get("id")
+            if not isinstance(usage, dict) or not isinstance(mid, str) or not mid:
+                continue
+            tokens = {kind: _int(usage.get(kind)) for kind in KINDS}
+            if mid in seen:
+                tokens = {kind: max(tokens[kind], seen[mid][1][kind]) for kind in KINDS}
+            seen[mid] = (str(message.get("model") or "unknown"), tokens)
+    return seen
+
+
+def count(paths: Iterable[Path]) -> Usage:
+    """Usage of every assistant message in the files, each message.id counted once."""
     total = Usage()
-    for model, usage in seen.values():
+    for model, tokens in messages(paths).values():
         total.messages += 1
         price = price_of(model)
         for kind in KINDS:
-            n = int(usage.get(kind) or 0)
+            n = tokens[kind]
             total.tokens[kind] += n
             if price:
                 total.cost += n * price[_PRICE_KEYS[kind]] / 1_000_000
