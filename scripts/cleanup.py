@@ -48,8 +48,10 @@ def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_p
             result = do()
             if isinstance(result, str) and result.startswith("kept"):
                 outcome, reason = "retained", result
+            elif isinstance(result, integration.BranchOutcome) and not result.deleted:
+                outcome, reason = "retained", result.reason
             elif result is False:
-                outcome, reason = "retained", "it moved meanwhile (compare-and-swap refused)"
+                outcome, reason = "retained", "moved meanwhile (compare-and-swap refused)"
         report.actions.append(Action(target, outcome, reason))
 
     with locks.lock(ws, "git"):
@@ -107,11 +109,15 @@ def _task(ws: Workspace, task, base: str, regs, force: bool, act) -> bool:
     if tip:
         n = integration.commits_not_in(ws.root, task.branch, base)
         if reason is None and not force:
-            act(task.branch, "retained", f"{n} commit{'s' if n != 1 else ''} not in {base}")
+            act(task.branch, "retained", f"unmerged commits ({n} not in {base})")
             clean = False
         elif not clean and reg is not None:
             act(task.branch, "retained", f"checked out in {plan_model.rel(ws, path)}")
+        elif reason:
+            # re-read and re-checked just before the compare-and-swap delete
+            act(task.branch, "deleted", f"integrated ({reason})",
+                lambda: integration.delete_if_integrated(ws.root, task.branch, base, expected_sha=tip))
         else:
-            why = f"integrated ({reason})" if reason else "--force (its commits were not in the base)"
-            act(task.branch, "deleted", why, lambda: integration.delete_branch(ws.root, task.branch, tip))
+            act(task.branch, "deleted", f"--force ({n} commit{'s' if n != 1 else ''} not in {base} dropped)",
+                lambda: integration.delete_branch(ws.root, task.branch, tip))
     return clean and task.status == "completed" and merged

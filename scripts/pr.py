@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from . import git, plan as plan_model, schedule, worktrees
+from . import git, integration, plan as plan_model, schedule, worktrees
 from .errors import CtxError
 from .workspace import Workspace
 
@@ -38,6 +38,15 @@ def _preflight(ws: Workspace) -> None:
         raise CtxError("this repository has no remote named origin", hint="run: git remote add origin <url>")
 
 
+def _push(ws: Workspace, branch: str) -> None:
+    git.run("push", "--quiet", "--set-upstream", "origin", f"refs/heads/{branch}:refs/heads/{branch}", cwd=ws.root)
+
+
+def _on_origin(ws: Workspace, branch: str) -> bool:
+    res = git.run("ls-remote", "--exit-code", "--heads", "origin", f"refs/heads/{branch}", cwd=ws.root, check=False)
+    return res.ok
+
+
 def existing(ws: Workspace, branch: str) -> str | None:
     proc = _gh("pr", "list", "--head", branch, "--state", "open", "--json", "number,url", cwd=ws.root)
     if proc.returncode != 0:
@@ -65,6 +74,9 @@ def open_prs(ws: Workspace, ids: list[str] | None = None, *, base: str | None = 
         if not git.rev(f"refs/heads/{task.branch}", ws.root):
             outcomes.append(PrOutcome(task.id, "skipped", target, detail=f"no branch {task.branch}"))
             continue
+        if integration.commits_not_in(ws.root, task.branch, target) == 0:
+            outcomes.append(PrOutcome(task.id, "skipped", target, detail=f"no commits ahead of {target}"))
+            continue
         url = existing(ws, task.branch)
         if url:
             outcomes.append(PrOutcome(task.id, "exists", target, url))
@@ -72,8 +84,9 @@ def open_prs(ws: Workspace, ids: list[str] | None = None, *, base: str | None = 
         if dry_run:
             outcomes.append(PrOutcome(task.id, "would open", target, detail=f"push {task.branch} to origin"))
             continue
-        git.run("push", "--quiet", "--set-upstream", "origin", f"refs/heads/{task.branch}:refs/heads/{task.branch}",
-                cwd=ws.root)
+        if target != base and not _on_origin(ws, target):
+            _push(ws, target)  # a stacked pull request needs its base branch on the remote
+        _push(ws, task.branch)
         argv = ["pr", "create", "--head", task.branch, "--base", target, "--title", task.name,
                 "--body-file", str(plan.task_path(task))]
         for label in task.labels:

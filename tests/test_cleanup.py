@@ -32,7 +32,7 @@ def test_keeps_unmerged_commits_and_uncommitted_changes(repo):
     plan_before = (repo / ".parallel/plans/plan.yaml").read_text()
     proc = ctx(repo, "cleanup", "--json")
     result = outcomes(proc)
-    assert result["feature/unmerged"] == ("retained", "1 commit not in main")
+    assert result["feature/unmerged"] == ("retained", "unmerged commits (1 not in main)")
     assert result["worktrees/unmerged"] == ("retained", "task not merged yet")
     assert result["worktrees/dirty"] == ("retained", "uncommitted changes")
     assert result["feature/dirty"][0] == "retained"

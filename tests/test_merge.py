@@ -82,6 +82,9 @@ def test_failing_test_command_undoes_that_merge(repo):
     assert out["merged"] == ["good"] and "tests failed after merging" in out["blocked"]["breaks"]
     assert not (repo / "BROKEN").exists() and (repo / "good.py").exists()
     assert git(repo, "rev-list", "--count", f"{before_sha}..HEAD") == "2"  # only good's merge remains
+    assert git(repo, "rev-parse", "HEAD") == front(repo, "good")["merge_commit"]
+    assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    assert front(repo, "breaks")["status"] == "blocked" and "feature/breaks" in git(repo, "branch", "--list")
 
 
 def test_refuses_a_dirty_checkout_or_the_wrong_branch(repo):
@@ -118,3 +121,58 @@ def test_completed_without_commits_is_blocked_not_merged(repo):
     assert out["merged"] == [] and "has no commits of its own" in out["blocked"]["empty"]
     assert front(repo, "empty")["status"] == "blocked"
     assert (repo / "worktrees/empty/forgot.py").exists() and "feature/empty" in git(repo, "branch", "--list")
+
+
+def snapshot(repo):
+    """HEAD, the index and every file of the working tree (tracked, untracked and ignored), as bytes."""
+    files = {str(p.relative_to(repo)): p.read_bytes() for p in repo.rglob("*")
+             if p.is_file() and ".git" not in p.relative_to(repo).parts
+             and not str(p.relative_to(repo)).startswith((".parallel", "worktrees"))}
+    return git(repo, "rev-parse", "HEAD"), git(repo, "ls-files", "-s"), files
+
+
+def test_conflict_restores_the_exact_commit_and_working_tree(repo):
+    write_plan(repo, [{"id": "clash"}, {"id": "solo"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "clash", {"app.py": "def hello():\n    return 'from the task'\n", "new.py": "n\n"})
+    work(repo, "solo", {"solo.py": "s\n"})
+    (repo / "app.py").write_text("def hello():\n    return 'changed on main meanwhile'\n")
+    git(repo, "commit", "-qam", "main moved on")
+    (repo / "notes.txt").write_text("the user's untracked notes\n")
+    (repo / ".git/info/exclude").open("a").write("*.log\n")
+    (repo / "build.log").write_text("ignored file\n")
+    before = snapshot(repo)
+    proc, out = merge(repo, "clash")
+    assert proc.returncode == 1 and out["blocked"]["clash"] == "merge conflict with main in app.py"
+    assert snapshot(repo) == before  # same commit, same index, same files
+    assert not (repo / ".git/MERGE_HEAD").exists()
+    for squash in ([], ["--squash"]):
+        ctx(repo, "task", "complete", "clash", check=True)
+        proc, out = merge(repo, "clash", *squash)
+        assert "app.py" in out["blocked"]["clash"] and snapshot(repo) == before
+    # a task that does not depend on the blocked one still merges
+    ctx(repo, "task", "complete", "clash", check=True)
+    proc, out = merge(repo, "--all")
+    assert out["merged"] == ["solo"] and "clash" in out["blocked"]
+    assert (repo / "solo.py").exists() and (repo / "notes.txt").exists() and (repo / "build.log").exists()
+
+
+def test_dependent_of_a_conflicting_task_is_not_merged(repo):
+    write_plan(repo, [{"id": "lib"}, {"id": "uses-lib", "dependencies": ["lib"]}, {"id": "other"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "lib", {"app.py": "def hello():\n    return 'lib'\n"})
+    work(repo, "other", {"other.py": "o\n"})
+    git(repo, "worktree", "add", "-q", "-b", "feature/uses-lib", str(repo / "worktrees/uses-lib"), "feature/lib")
+    work(repo, "uses-lib", {"uses.py": "import app\n"})
+    (repo / "app.py").write_text("conflict\n")
+    git(repo, "commit", "-qam", "main moved on")
+    proc, out = merge(repo)
+    assert out["merged"] == ["other"] and "lib" in out["blocked"]
+    assert "waits for lib" in out["skipped"]["uses-lib"]
+    assert "uses.py" not in git(repo, "ls-files")
+
+
+def test_merge_refuses_outside_a_plan_and_names_unknown_tasks(repo):
+    write_plan(repo, [{"id": "a"}])
+    proc = ctx(repo, "merge", "nope")
+    assert proc.returncode == 2 and "nope" in proc.stderr and "Traceback" not in proc.stderr
