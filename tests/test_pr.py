@@ -88,3 +88,33 @@ def test_missing_gh_or_login_or_origin_stops_before_pushing(repo, gh, tmp_path):
     assert proc.returncode == 1 and "no remote named origin" in proc.stderr
     assert "feature/a" not in git(repo.parent / "origin.git", "branch", "--list")
     assert not any(c[:2] == ["pr", "create"] for c in gh.calls())
+
+
+def test_a_dependent_alone_is_stacked_and_its_base_pushed(repo, gh):
+    write_plan(repo, [{"id": "api"}, {"id": "ui", "name": "UI", "dependencies": ["api"], "labels": ["frontend"]}])
+    ctx(repo, "setup", check=True)
+    finish(repo, "api")
+    git(repo, "worktree", "add", "-q", "-b", "feature/ui", str(repo / "worktrees/ui"), "feature/api")
+    finish(repo, "ui")
+    ctx(repo, "pr", "ui", env=gh.env, check=True)
+    create = [c for c in gh.calls() if c[:2] == ["pr", "create"]]
+    assert len(create) == 1
+    call = create[0]
+    assert call[call.index("--base") + 1] == "feature/api" and call[call.index("--head") + 1] == "feature/ui"
+    assert call[call.index("--title") + 1] == "UI" and call[call.index("--label") + 1] == "frontend"
+    origin = repo.parent / "origin.git"
+    assert git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads").split() == ["feature/api", "feature/ui", "main"]
+
+
+def test_existing_pr_is_found_from_gh_json_and_a_branch_with_nothing_ahead_skipped(repo, gh):
+    write_plan(repo, [{"id": "a"}, {"id": "idle", "status": "completed"}])
+    ctx(repo, "setup", check=True)
+    finish(repo, "a")
+    git(repo, "branch", "feature/idle")  # completed, but its branch holds nothing new
+    with open(gh.env["GH_STUB_STATE"], "w") as fh:
+        json.dump([{"number": 7, "url": "https://github.com/acme/project/pull/7", "head": "feature/a"}], fh)
+    out = {o["task_id"]: o for o in json.loads(ctx(repo, "pr", "--json", env=gh.env).stdout)}
+    assert out["a"]["action"] == "exists" and out["a"]["url"].endswith("/pull/7")
+    assert out["idle"]["action"] == "skipped" and "no commits ahead of main" in out["idle"]["detail"]
+    assert not any(c[:2] == ["pr", "create"] for c in gh.calls())
+    assert ["pr", "list", "--head", "feature/a", "--state", "open", "--json", "number,url"] in gh.calls()
