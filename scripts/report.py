@@ -136,10 +136,11 @@ def build(ws: Workspace, *, session: str | None = None, transcript_path: str | N
     sources: list[str] = []
     ids = [t.id for t in rows]
     by_id = {t.id: t for t in rows}
+    counted: set[str] = set()  # message ids already counted, across every file of this report
     for task in rows:
         log = ws.logs / f"{task.id}.log"
         if log.exists():
-            task.usage = usage.count([log])
+            task.usage = usage.count([log], counted)
             sources.append(str(log))
     orchestration = usage.Usage()
     notes: list[str] = []
@@ -151,12 +152,12 @@ def build(ws: Workspace, *, session: str | None = None, transcript_path: str | N
         main, subagents = None, []  # the session in the environment has no transcript on disk
         notes.append(f"session transcript not counted: {exc.message}")
     if main is not None:
-        orchestration = usage.count([main])
+        orchestration = usage.count([main], counted)
         sources.append(str(main))
         for path in subagents:
             owner = subagent_task(path, ids)
-            counted = usage.count([path])
-            (by_id[owner].usage if owner else orchestration).add(counted)
+            found = usage.count([path], counted)
+            (by_id[owner].usage if owner else orchestration).add(found)
             sources.append(str(path))
     return Report(name, rows, wall, total, orchestration, sources, notes)
 

@@ -45,6 +45,7 @@ class Usage:
     cost: float = 0.0
     unpriced: set[str] = field(default_factory=set)  # models missing from the price table
     messages: int = 0
+    models: dict[str, dict[str, int]] = field(default_factory=dict)  # per model: tokens by kind, messages
 
     def add(self, other: "Usage") -> None:
         for k in KINDS:
@@ -52,6 +53,10 @@ class Usage:
         self.cost += other.cost
         self.unpriced |= other.unpriced
         self.messages += other.messages
+        for model, row in other.models.items():
+            mine = self.models.setdefault(model, dict.fromkeys((*KINDS, "messages"), 0))
+            for key, n in row.items():
+                mine[key] += n
 
     @property
     def total_tokens(self) -> int:
@@ -60,7 +65,7 @@ class Usage:
     def to_json(self) -> dict:
         return {**self.tokens, "total_tokens": self.total_tokens, "messages": self.messages,
                 "cost_usd": round(self.cost, 6) if not self.unpriced else None,
-                "unpriced_models": sorted(self.unpriced)}
+                "unpriced_models": sorted(self.unpriced), "models": self.models}
 
 
 def _records(path: Path) -> Iterable[dict]:
@@ -113,14 +118,25 @@ def messages(paths: Iterable[Path]) -> dict[str, tuple[str, dict[str, int]]]:
     return seen
 
 
-def count(paths: Iterable[Path]) -> Usage:
-    """Usage of every assistant message in the files, each message.id counted once."""
+def count(paths: Iterable[Path], seen: set[str] | None = None) -> Usage:
+    """Usage of every assistant message in the files, each message.id counted once.
+
+    `seen` carries the ids already counted elsewhere (another file of the same report); they are
+    skipped here and the ids counted here are added to it.
+    """
     total = Usage()
-    for model, tokens in messages(paths).values():
+    for mid, (model, tokens) in messages(paths).items():
+        if seen is not None:
+            if mid in seen:
+                continue
+            seen.add(mid)
         total.messages += 1
         price = price_of(model)
+        row = total.models.setdefault(model, dict.fromkeys((*KINDS, "messages"), 0))
+        row["messages"] += 1
         for kind in KINDS:
             n = tokens[kind]
+            row[kind] += n
             total.tokens[kind] += n
             if price:
                 total.cost += n * price[_PRICE_KEYS[kind]] / 1_000_000

@@ -61,3 +61,16 @@ def test_stream_json_log_has_the_same_shape(tmp_path):
     total = usage.count([log, tmp_path / "broken.log", tmp_path / "missing.log"])
     assert total.messages == 1 and total.total_tokens == 10
     assert total.cost == pytest.approx((3 * 3 + 7 * 15) / 1e6)
+
+
+def test_per_model_rows_and_ids_shared_across_files_of_one_report(tmp_path):
+    a = write(tmp_path / "a.jsonl", [line("m1", "claude-haiku-4-5", 1, 2), line("m2", "claude-sonnet-4-5", 3, 4)])
+    b = write(tmp_path / "b.jsonl", [line("m2", "claude-sonnet-4-5", 3, 4), line("m3", "claude-sonnet-4-5", 5, 6)])
+    seen: set[str] = set()
+    first, second = usage.count([a], seen), usage.count([b], seen)
+    assert (first.messages, second.messages) == (2, 1)  # m2 belongs to the file that showed it first
+    first.add(second)
+    models = first.to_json()["models"]
+    assert models["claude-sonnet-4-5"]["messages"] == 2 and models["claude-sonnet-4-5"]["output_tokens"] == 10
+    assert models["claude-haiku-4-5"] == {"input_tokens": 1, "output_tokens": 2, "cache_creation_input_tokens": 0,
+                                          "cache_read_input_tokens": 0, "messages": 1}
