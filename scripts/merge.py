@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import git, integration, locks, plan as plan_model, schedule, tasks, worktrees
-from .errors import CtxError
+from .errors import CtxError, data_error
 from .plan import Task
 from .workspace import Workspace
 
@@ -26,6 +26,8 @@ class MergeReport:
 
 
 def _preflight(ws: Workspace, base: str) -> None:
+    if git.rev(f"refs/heads/{base}", ws.root) is None:
+        raise data_error(f"no branch {base} to merge into", hint="pass --into an existing branch, or create it first")
     current = git.current_branch(ws.root)
     if current != base:
         raise CtxError(f"the main checkout is on {current or 'a detached HEAD'}, not {base}",

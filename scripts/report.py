@@ -180,6 +180,8 @@ def _dur(seconds: float | None) -> str:
 
 
 def _cost(u: usage.Usage) -> str:
+    if not u.messages:
+        return "-"
     return "unknown (" + ", ".join(sorted(u.unpriced)) + " not in prices.yaml)" if u.unpriced else f"${u.cost:.4f}"
 
 

@@ -176,3 +176,9 @@ def test_merge_refuses_outside_a_plan_and_names_unknown_tasks(repo):
     write_plan(repo, [{"id": "a"}])
     proc = ctx(repo, "merge", "nope")
     assert proc.returncode == 2 and "nope" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_into_a_missing_branch_is_a_data_error(repo):
+    write_plan(repo, [{"id": "a"}])
+    proc = ctx(repo, "merge", "--into", "release")
+    assert proc.returncode == 2 and "no branch release to merge into" in proc.stderr
