@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -67,13 +68,17 @@ def collect(ws: Workspace) -> StatusReport:
     facts = _branch_facts(ws, base, [t.branch for t in plan.tasks])
     regs = registry.by_path(ws.root)
     now = int(time.time())
+    present = [t.id for t in plan.tasks
+               if Path(os.path.realpath(ws.worktree(t.id))) in regs and ws.worktree(t.id).is_dir()]
+    # uncommitted files need one `git status` per worktree: run them side by side
+    with ThreadPoolExecutor(max_workers=min(8, max(1, len(present)))) as pool:
+        counts = dict(zip(present, pool.map(lambda tid: len(git.zsplit(git.run(
+            "status", "--porcelain", "-z", cwd=ws.worktree(tid), check=False).stdout)), present)))
     rows = []
     for task in plan.tasks:
         path = ws.worktree(task.id)
         reg = regs.get(Path(os.path.realpath(path)))
-        dirty = None
-        if reg is not None and path.is_dir():
-            dirty = len(git.zsplit(git.run("status", "--porcelain", "-z", cwd=path, check=False).stdout))
+        dirty = counts.get(task.id)
         ahead, stamp = facts.get(task.branch, (None, None))
         rows.append(TaskStatus(
             id=task.id, name=task.name, status=task.status, wave=waves.get(task.id, 0), branch=task.branch,
