@@ -1,0 +1,60 @@
+"""`ctx run --merge` with 12 tasks of scripted agents that each take a fixed time.
+
+Measures wall-clock against two references from the same plan: the sum of the agents' times (one
+after the other, what a sequential loop takes) and the plan's critical path (the best any schedule
+can do on unlimited cores, given the dependencies).
+Run: python bench/bench_run.py [--seconds 2] [--jobs 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from bench_setup import ENV, make_repo  # noqa: E402
+from common import machine, today  # noqa: E402
+from helpers import write_plan  # noqa: E402
+
+# 12 tasks: four chains of three (a -> b -> c), so the critical path is three agents long.
+TASKS = [{"id": f"{chain}-{step}", "dependencies": [f"{chain}-{step - 1}"] if step > 1 else []}
+         for chain in ("api", "ui", "docs", "cli") for step in (1, 2, 3)]
+
+
+def critical_path(tasks: list[dict], seconds: float) -> float:
+    depth: dict[str, int] = {}
+    for task in tasks:  # listed in dependency order
+        depth[task["id"]] = 1 + max((depth[d] for d in task["dependencies"]), default=0)
+    return max(depth.values()) * seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--jobs", type=int, default=4)
+    args = parser.parse_args()
+    agent = f'sleep {args.seconds} && echo "$CTX_TASK_ID" > "$CTX_TASK_ID.txt" && git add -A && git commit -qm "$CTX_TASK_ID"'
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = make_repo(Path(tmp), 200)
+        write_plan(repo, TASKS)
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "ctx", "run", "--merge", "--jobs", str(args.jobs), "--agent", agent],
+                              cwd=repo, env=ENV, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    sequential = len(TASKS) * args.seconds
+    best = critical_path(TASKS, args.seconds)
+    print(f"# run benchmark — {today()} — {machine()}")
+    print(f"{len(TASKS)} tasks (4 chains of 3), each agent {args.seconds:g} s, --jobs {args.jobs}, --merge")
+    print("| ctx run wall-clock | sequential (sum) | critical path | speed-up vs sequential | ctx / critical path |")
+    print("|---|---|---|---|---|")
+    print(f"| {wall:.1f} s | {sequential:.1f} s | {best:.1f} s | {sequential / wall:.2f}x | {wall / best:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
