@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import extract, git, integration, locks, plan as plan_model, pool, registry, worktrees
+from .errors import CtxError
 from .workspace import Workspace
 
 Echo = Callable[[str], None]
@@ -45,7 +46,10 @@ def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_p
         if outcome != "retained" and dry_run:
             outcome = f"would be {outcome}"
         elif do is not None:
-            result = do()
+            try:
+                result = do()
+            except CtxError as exc:  # one refusal does not stop the rest of the cleanup
+                result = f"kept: {exc.message}"
             if isinstance(result, str) and result.startswith("kept"):
                 outcome, reason = "retained", result
             elif isinstance(result, integration.BranchOutcome) and not result.deleted:
@@ -85,26 +89,34 @@ def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_p
 
 
 def _task(ws: Workspace, task, base: str, regs, force: bool, act) -> bool:
-    """Clean up one task; True when nothing of it had to be kept."""
+    """Clean up one task; True when nothing of it had to be kept.
+
+    Only a merged task is cleaned up: `merged:` recorded by ctx merge, or a completed task whose
+    branch passes an integration check. A task still pending or running keeps its worktree and
+    branch (an agent may be about to use them) unless --force.
+    """
     tip = git.rev(f"refs/heads/{task.branch}", ws.root)
     reason = integration.integrated(ws.root, tip, base) if tip else "no branch"
-    merged = bool(task.meta.get("merged")) or (tip is not None and reason is not None)
+    merged = bool(task.meta.get("merged")) or (task.status == "completed" and tip is not None and reason is not None)
     path = ws.worktree(task.id)
+    where = plan_model.rel(ws, path)
     reg = regs.get(Path(os.path.realpath(path)))
     clean = True
     if reg is not None and path.is_dir():
-        if not pool.clean(path):
+        if reg.locked is not None and not registry.stale_lock(reg.locked):
+            act(where, "retained", f"locked ({reg.locked or 'no reason given'}); unlock with: git worktree unlock {where}")
+            clean = False
+        elif not pool.clean(path):
             if force:
-                act(plan_model.rel(ws, path), "removed", "uncommitted changes dropped (--force)",
+                act(where, "removed", "uncommitted changes dropped (--force)",
                     lambda: git.run("worktree", "remove", "--force", str(path), cwd=ws.root))
             else:
-                act(plan_model.rel(ws, path), "retained", "uncommitted changes")
+                act(where, "retained", "uncommitted changes")
                 clean = False
         elif merged or force:
-            act(plan_model.rel(ws, path), "removed", "task merged" if merged else "--force",
-                lambda: worktrees.release(ws, task.id))
+            act(where, "removed", "task merged" if merged else "--force", lambda: worktrees.release(ws, task.id))
         else:
-            act(plan_model.rel(ws, path), "retained", "task not merged yet")
+            act(where, "retained", f"task {task.status}, not merged yet")
             clean = False
     if tip:
         n = integration.commits_not_in(ws.root, task.branch, base)
@@ -112,7 +124,10 @@ def _task(ws: Workspace, task, base: str, regs, force: bool, act) -> bool:
             act(task.branch, "retained", f"unmerged commits ({n} not in {base})")
             clean = False
         elif not clean and reg is not None:
-            act(task.branch, "retained", f"checked out in {plan_model.rel(ws, path)}")
+            act(task.branch, "retained", f"checked out in {where}")
+        elif not merged and not force:
+            act(task.branch, "retained", f"task {task.status}, not merged yet")
+            clean = False
         elif reason:
             # re-read and re-checked just before the compare-and-swap delete
             act(task.branch, "deleted", f"integrated ({reason})",

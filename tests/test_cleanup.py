@@ -33,7 +33,7 @@ def test_keeps_unmerged_commits_and_uncommitted_changes(repo):
     proc = ctx(repo, "cleanup", "--json")
     result = outcomes(proc)
     assert result["feature/unmerged"] == ("retained", "unmerged commits (1 not in main)")
-    assert result["worktrees/unmerged"] == ("retained", "task not merged yet")
+    assert result["worktrees/unmerged"] == ("retained", "task completed, not merged yet")
     assert result["worktrees/dirty"] == ("retained", "uncommitted changes")
     assert result["feature/dirty"][0] == "retained"
     assert (repo / "worktrees/dirty/wip.py").read_text() == "work in progress\n"
@@ -86,3 +86,34 @@ def test_prunes_stale_registrations(repo):
     proc = ctx(repo, "cleanup", "--json")
     assert any(a["outcome"] == "pruned" for a in json.loads(proc.stdout)["actions"])
     assert "worktrees/a" not in git(repo, "worktree", "list")
+
+
+def test_unlocks_what_a_killed_process_left_and_keeps_the_users_own_lock(repo):
+    import shutil
+    import subprocess
+    write_plan(repo, [{"id": "killed"}, {"id": "mine"}])
+    ctx(repo, "setup", check=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    git(repo, "worktree", "lock", "--reason", f"ctx setup pid {dead.pid}", str(repo / "worktrees/killed"))
+    git(repo, "worktree", "lock", "--reason", "on a removable disk", str(repo / "worktrees/mine"))
+    shutil.rmtree(repo / "worktrees/killed")
+    proc = ctx(repo, "cleanup", "--json")
+    assert proc.returncode == 0, proc.stderr
+    actions = json.loads(proc.stdout)["actions"]
+    assert ("unlocked", "worktrees/killed") in {(a["outcome"], a["target"]) for a in actions}
+    listed = git(repo, "worktree", "list", "--porcelain")
+    assert "worktrees/killed" not in listed  # unlocked, then pruned
+    assert "worktrees/mine" in listed and "locked on a removable disk" in listed
+    mine = {a["target"]: a for a in actions}["worktrees/mine"]
+    assert mine["outcome"] == "retained" and mine["reason"].startswith("locked (on a removable disk)")
+
+
+def test_a_task_not_yet_finished_keeps_its_fresh_worktree_and_branch(repo):
+    write_plan(repo, [{"id": "later"}])
+    ctx(repo, "setup", check=True)
+    ctx(repo / "worktrees/later", "task", "start", "later", check=True)
+    result = outcomes(ctx(repo, "cleanup", "--json"))
+    assert result["worktrees/later"] == ("retained", "task in_progress, not merged yet")
+    assert result["feature/later"][0] == "retained"
+    assert (repo / "worktrees/later").is_dir() and "feature/later" in git(repo, "branch", "--list")
