@@ -43,34 +43,50 @@ def _conflicts(ws: Workspace) -> list[str]:
     return git.zsplit(git.run("diff", "--name-only", "-z", "--diff-filter=U", cwd=ws.root, check=False).stdout)
 
 
-def _merge_one(ws: Workspace, task: Task, base: str, squash: bool, test_cmd: str | None) -> str | None:
-    """Merge task's branch into base (the checked-out branch); the reason it was not merged, or None."""
+def _merge_one(ws: Workspace, task: Task, tip: str, base: str, squash: bool) -> str | None:
+    """Merge the commit `tip` of task's branch into base (checked out); the reason it was not merged, or None.
+
+    On any failure the main checkout is put back exactly as it was: `git merge --abort`.
+    """
     before = git.rev("HEAD", ws.root)
     message = f"Merge {task.branch}: {task.name}"
     if squash:
-        res = git.run("merge", "--squash", task.branch, cwd=ws.root, check=False)
+        res = git.run("merge", "--squash", tip, cwd=ws.root, check=False)
         if res.ok:
             res = git.run("commit", "-q", "-m", f"{task.name} ({task.id})", cwd=ws.root, check=False)
     else:
-        res = git.run("merge", "--no-ff", "--no-edit", "-m", message, task.branch, cwd=ws.root, check=False)
+        res = git.run("merge", "--no-ff", "--no-edit", "-m", message, tip, cwd=ws.root, check=False)
+    if res.ok:
+        return None
+    files = _conflicts(ws)
+    if not git.run("merge", "--abort", cwd=ws.root, check=False).ok:  # --squash leaves no MERGE_HEAD
+        git.run("reset", "-q", "--merge", cwd=ws.root, check=False)
+    if git.rev("HEAD", ws.root) != before:
+        _undo(ws, before, "a failed merge")
+    if files:
+        return f"merge conflict with {base} in {', '.join(files)}"
+    detail = (res.stderr.strip() or res.stdout.strip()).splitlines()
+    return f"git merge failed: {detail[-1] if detail else 'exit ' + str(res.returncode)}"
+
+
+def _undo(ws: Workspace, before: str, what: str) -> None:
+    """Move the base back to `before`; --keep refuses rather than overwrite a local change made meanwhile."""
+    res = git.run("reset", "-q", "--keep", before, cwd=ws.root, check=False)
     if not res.ok:
-        files = _conflicts(ws)
-        if git.run("merge", "--abort", cwd=ws.root, check=False).ok is False:
-            git.run("reset", "-q", "--merge", cwd=ws.root, check=False)
-        if git.rev("HEAD", ws.root) != before:
-            git.run("reset", "-q", "--hard", before, cwd=ws.root)
-        if files:
-            return f"merge conflict with {base} in {', '.join(files)}"
-        detail = (res.stderr.strip() or res.stdout.strip()).splitlines()
-        return f"git merge failed: {detail[-1] if detail else 'exit ' + str(res.returncode)}"
-    if test_cmd:
-        proc = subprocess.run(test_cmd, shell=True, cwd=ws.root, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            git.run("reset", "-q", "--hard", before, cwd=ws.root)
-            tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-            return f"tests failed after merging (`{test_cmd}` exited {proc.returncode}); merge undone: " + " | ".join(tail)
-    return None
+        raise CtxError(f"could not undo {what}: {(res.stderr.strip() or 'git reset failed').splitlines()[-1]}",
+                       hint=f"the base was at {before} before it; check `git -C {ws.root} status`")
+
+
+def _test(ws: Workspace, test_cmd: str, before: str) -> str | None:
+    """Run the test command on the merged base; when it fails, undo that merge and say why."""
+    proc = subprocess.run(test_cmd, shell=True, cwd=ws.root, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    if proc.returncode == 0:
+        return None
+    with locks.lock(ws, "git"):
+        _undo(ws, before, "the merge whose tests failed")
+    tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+    return f"tests failed after merging (`{test_cmd}` exited {proc.returncode}); merge undone: " + " | ".join(tail)
 
 
 def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = None, squash: bool = False,
@@ -106,8 +122,11 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
             report.blocked[task.id] = reason
             echo(f"{task.id:<24} blocked  {reason}")
             continue
+        before = git.rev("HEAD", ws.root)
         with locks.lock(ws, "git"):
-            failure = _merge_one(ws, task, base, squash, test_cmd)
+            failure = _merge_one(ws, task, tip, base, squash)
+        if failure is None and test_cmd:
+            failure = _test(ws, test_cmd, before)  # outside the lock: tests may take long
         if failure:
             tasks.set_status(ws, task.id, "blocked", reason=failure)
             report.blocked[task.id] = failure

@@ -182,3 +182,14 @@ def test_into_a_missing_branch_is_a_data_error(repo):
     write_plan(repo, [{"id": "a"}])
     proc = ctx(repo, "merge", "--into", "release")
     assert proc.returncode == 2 and "no branch release to merge into" in proc.stderr
+
+
+def test_undoing_a_failed_test_keeps_a_change_made_meanwhile(repo):
+    write_plan(repo, [{"id": "breaks"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "breaks", {"feature.py": "broken\n"})
+    before = git(repo, "rev-parse", "HEAD")
+    proc, out = merge(repo, "--test", "echo 'edited while the tests ran' >> README.md; exit 3")
+    assert "exited 3" in out["blocked"]["breaks"]
+    assert git(repo, "rev-parse", "HEAD") == before and not (repo / "feature.py").exists()
+    assert (repo / "README.md").read_text().endswith("edited while the tests ran\n")  # not reset away
