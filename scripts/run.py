@@ -157,8 +157,11 @@ class Runner:
     def loop(self) -> RunResult:
         plan = plan_model.load(self.ws)
         base = worktrees.base_branch(self.ws, plan)
+        changed = True
         while not self.stop_requested.is_set():
-            plan = plan_model.load(self.ws)
+            if changed:  # the plan on disk only changes when a task starts, finishes or merges
+                plan = plan_model.load(self.ws, check=False)
+                changed = False
             ready = self._ready(plan, base)
             room = self.jobs - len(self.running)
             if ready and room > 0:
@@ -174,10 +177,11 @@ class Runner:
                         self.result.not_started[outcome.task_id] = outcome.detail
                         self._show(outcome.task_id, "blocked", outcome.detail[:160])
                         tasks.set_status(self.ws, outcome.task_id, "blocked", reason=f"setup: {outcome.detail}")
+                changed = True
                 continue
             if not self.running:
                 break
-            self._poll()
+            changed = self._poll()
         if self.stop_requested.is_set():
             self.interrupt()
         plan = plan_model.load(self.ws)
@@ -192,8 +196,10 @@ class Runner:
                 self.result.not_started[task.id] = f"blocked earlier: {(task.reason or '').splitlines()[0] if task.reason else ''}{hint}"
         return self.result
 
-    def _poll(self) -> None:
+    def _poll(self) -> bool:
+        """Wait a moment; True when a task finished (and so the plan changed)."""
         time.sleep(0.05)
+        finished = False
         for task_id, run in list(self.running.items()):
             code = run.proc.poll()
             timed_out = self.timeout and code is None and time.monotonic() - run.started > self.timeout
@@ -201,14 +207,17 @@ class Runner:
                 _stop(run.proc)
                 del self.running[task_id]
                 self._finish(run, None, f"timed out after {self.timeout:g} s; worktree left as it was")
+                finished = True
                 continue
             if code is None:
                 continue
             _stop(run.proc)  # anything the agent left running in its group
             del self.running[task_id]
             self._finish(run, code, None)
+            finished = True
             if task_id in self.result.completed and self.mode:
                 self._integrate(task_id)
+        return finished
 
     def interrupt(self) -> None:
         self.result.interrupted = True
