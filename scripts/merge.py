@@ -123,10 +123,13 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
             echo(f"{task.id:<24} blocked  {reason}")
             continue
         before = git.rev("HEAD", ws.root)
-        with locks.lock(ws, "git"):
-            failure = _merge_one(ws, task, tip, base, squash)
-        if failure is None and test_cmd:
-            failure = _test(ws, test_cmd, before)  # outside the lock: tests may take long
+        already = integration.integrated(ws.root, tip, base)  # e.g. merged by a run that was killed
+        failure = None
+        if already is None:
+            with locks.lock(ws, "git"):
+                failure = _merge_one(ws, task, tip, base, squash)
+            if failure is None and test_cmd:
+                failure = _test(ws, test_cmd, before)  # outside the lock: tests may take long
         if failure:
             tasks.set_status(ws, task.id, "blocked", reason=failure)
             report.blocked[task.id] = failure
@@ -138,7 +141,8 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
         report.merged.append(task.id)
         released = worktrees.release(ws, task.id, use_pool=use_pool)
         deleted = _delete_branch(ws, task.branch, tip, base)
-        echo(f"{task.id:<24} merged   into {base} at {head[:10]}; worktree {released}; {deleted}")
+        how = f"already in {base} ({already})" if already else f"into {base} at {head[:10]}"
+        echo(f"{task.id:<24} merged   {how}; worktree {released}; {deleted}")
     for tid, why in report.skipped.items():
         echo(f"{tid:<24} skipped  {why}")
     echo(f"merge: {len(report.merged)} merged, {len(report.blocked)} blocked, {len(report.skipped)} skipped (into {base})")

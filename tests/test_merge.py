@@ -193,3 +193,14 @@ def test_undoing_a_failed_test_keeps_a_change_made_meanwhile(repo):
     assert "exited 3" in out["blocked"]["breaks"]
     assert git(repo, "rev-parse", "HEAD") == before and not (repo / "feature.py").exists()
     assert (repo / "README.md").read_text().endswith("edited while the tests ran\n")  # not reset away
+
+
+def test_a_merge_interrupted_before_recording_is_finished_without_a_new_commit(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    git(repo, "merge", "-q", "--no-ff", "-m", "merged, then the process was killed", "feature/a")
+    head = git(repo, "rev-parse", "HEAD")
+    proc, out = merge(repo, "--squash")
+    assert out["merged"] == ["a"] and git(repo, "rev-parse", "HEAD") == head
+    assert front(repo, "a")["merge_commit"] == head and "feature/a" not in git(repo, "branch", "--list")
