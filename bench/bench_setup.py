@@ -27,7 +27,9 @@ ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@x", GIT_COMM
 
 
 def sh(cmd: list[str] | str, cwd: Path, shell: bool = False) -> None:
-    subprocess.run(cmd, cwd=cwd, env=ENV, check=True, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, shell=shell, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} in {cwd} failed ({proc.returncode}): {(proc.stdout + proc.stderr)[-1000:]}")
 
 
 def make_repo(root: Path, files: int) -> Path:
@@ -69,11 +71,11 @@ def ctx_setup(repo: Path, *args: str) -> float:
     return timed(lambda: sh([sys.executable, "-m", "ctx", "setup", *args], repo))
 
 
-def fill_pool(repo: Path, ids: list[str]) -> None:
+def fill_pool(repo: Path, ids: list[str], round_: int) -> None:
     """Finish every task with a commit and merge it: ctx merge parks each clean worktree in the pool."""
     for tid in ids:
         wt = repo / "worktrees" / tid
-        (wt / f"{tid}.txt").write_text(tid)
+        (wt / f"{tid}.txt").write_text(f"{tid} in round {round_}\n")
         sh(["git", "add", "-A"], wt)
         sh(["git", "commit", "-q", "-m", tid], wt)
         sh([sys.executable, "-m", "ctx", "task", "complete", tid], repo)
@@ -99,7 +101,7 @@ def main() -> None:
             write_plan(repo, [{"id": i} for i in ids])
             (repo / ".parallel" / "config.yaml").write_text(f"pool_size: {max(args.tasks)}\n")
             t_fresh = ctx_setup(repo)
-            fill_pool(repo, ids)
+            fill_pool(repo, ids, count)
             # a second plan of the same size: its worktrees come from the pool
             shutil.rmtree(repo / ".parallel" / "plans")
             ids2 = [f"next-{n:02d}" for n in range(count)]

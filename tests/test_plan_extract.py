@@ -168,3 +168,33 @@ def test_missing_transcript_and_session_are_clear_errors(repo, tmp_path):
     assert proc.returncode == 2 and "nope.jsonl: file not found" in proc.stderr
     proc = ctx(repo, "plan", "extract", "--session", "no-such-session")
     assert proc.returncode == 2 and "no transcript for session no-such-session" in proc.stderr
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "transcripts"
+
+
+def test_real_transcript_plan_in_the_reply(repo):
+    """Recorded with the real Claude Code CLI (tests/e2e/record_fixtures.py): /ctx:plan, then the plan."""
+    proc = extract(repo, FIXTURES / "plan-in-reply" / "session.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    plan = yaml.safe_load((repo / ".parallel/plans/plan.yaml").read_text())
+    assert plan["metadata"]["name"] == "recorded-plan"
+    assert [(t["id"], t["dependencies"]) for t in plan["tasks"]] == [("parser", []), ("printer", ["parser"])]
+    parser = (repo / ".parallel/plans/tasks/parser.md").read_text()
+    assert "### Task not-a-heading: inside a code block" in parser and "Print what" not in parser
+
+
+def test_real_transcript_ignores_a_subagents_plan(repo):
+    folder = FIXTURES / "subagent-decoy"
+    assert "subagent-decoy" in (folder / "session.jsonl").read_text()  # the decoy came back as a tool result
+    assert extract(repo, folder / "session.jsonl").returncode == 0
+    assert "recorded-plan" in (repo / ".parallel/plans/plan.yaml").read_text()
+    sub = next((folder / "session" / "subagents").glob("agent-*.jsonl"))
+    proc = extract(repo, sub, "--force")
+    assert proc.returncode == 2 and "no plan found" in proc.stderr  # sidechain records are not the model's reply
+
+
+def test_real_transcript_plan_only_in_the_users_prompt(repo):
+    proc = extract(repo, FIXTURES / "plan-only-in-prompt" / "session.jsonl")
+    assert proc.returncode == 2 and "no plan found in the assistant's messages" in proc.stderr
+    assert not (repo / ".parallel/plans").exists()
