@@ -146,6 +146,9 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
     for tid, why in report.skipped.items():
         echo(f"{tid:<24} skipped  {why}")
     echo(f"merge: {len(report.merged)} merged, {len(report.blocked)} blocked, {len(report.skipped)} skipped (into {base})")
+    for tid in report.blocked:
+        echo(f"to retry {tid}: in worktrees/{tid} run `git merge {base}`, fix and commit, "
+             f"then `ctx task complete {tid}` and `ctx merge {tid}`")
     return report
 
 

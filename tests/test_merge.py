@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import yaml
 
@@ -204,3 +205,21 @@ def test_a_merge_interrupted_before_recording_is_finished_without_a_new_commit(r
     proc, out = merge(repo, "--squash")
     assert out["merged"] == ["a"] and git(repo, "rev-parse", "HEAD") == head
     assert front(repo, "a")["merge_commit"] == head and "feature/a" not in git(repo, "branch", "--list")
+
+
+def test_a_conflict_resolved_in_the_worktree_merges_on_the_next_run(repo):
+    write_plan(repo, [{"id": "clash"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "clash", {"app.py": "def hello():\n    return 'task'\n"})
+    (repo / "app.py").write_text("def hello():\n    return 'main'\n")
+    git(repo, "commit", "-qam", "main moved on")
+    proc = ctx(repo, "merge")
+    assert proc.returncode == 1 and "to retry clash: in worktrees/clash run `git merge main`" in proc.stdout
+    wt = repo / "worktrees/clash"
+    conflicted = subprocess.run(["git", "merge", "-q", "main"], cwd=wt, capture_output=True)
+    assert conflicted.returncode != 0  # the same conflict, now in the task's worktree
+    (wt / "app.py").write_text("def hello():\n    return 'task and main'\n")
+    git(wt, "commit", "-qam", "resolve the conflict with main")
+    ctx(wt, "task", "complete", "clash", check=True)
+    proc, out = merge(repo, "clash")
+    assert out["merged"] == ["clash"] and "task and main" in (repo / "app.py").read_text()
