@@ -23,6 +23,7 @@ class TaskReport:
     completed: str | None
     seconds: float | None
     usage: usage.Usage = field(default_factory=usage.Usage)
+    reported_cost: float | None = None  # what the headless agent's own result line said it cost
 
 
 @dataclass
@@ -50,7 +51,8 @@ class Report:
         return {"plan": self.plan, "wall_seconds": self.wall_seconds, "sum_seconds": self.sum_seconds,
                 "speedup": round(self.speedup, 2) if self.speedup else None,
                 "tasks": [{"id": t.id, "status": t.status, "started": t.started, "completed": t.completed,
-                           "seconds": t.seconds, "usage": t.usage.to_json()} for t in self.tasks],
+                           "seconds": t.seconds, "usage": t.usage.to_json(),
+                           "agent_reported_cost_usd": t.reported_cost} for t in self.tasks],
                 "orchestration": self.orchestration.to_json(), "total": self.total().to_json(),
                 "sources": self.sources, "notes": self.notes}
 
@@ -141,6 +143,7 @@ def build(ws: Workspace, *, session: str | None = None, transcript_path: str | N
         log = ws.logs / f"{task.id}.log"
         if log.exists():
             task.usage = usage.count([log], counted)
+            task.reported_cost = usage.reported_cost([log])
             sources.append(str(log))
     orchestration = usage.Usage()
     notes: list[str] = []

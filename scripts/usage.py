@@ -68,14 +68,14 @@ class Usage:
                 "unpriced_models": sorted(self.unpriced), "models": self.models}
 
 
-def _records(path: Path) -> Iterable[dict]:
+def _records(path: Path, marker: str = '"usage"') -> Iterable[dict]:
     try:
         fh = open(path, encoding="utf-8", errors="replace")
     except OSError:
         return
     with fh:
         for line in fh:
-            if '"usage"' not in line:
+            if marker not in line:
                 continue
             try:
                 record = json.loads(line)
@@ -143,3 +143,10 @@ def count(paths: Iterable[Path], seen: set[str] | None = None) -> Usage:
         if price is None and model != "<synthetic>":
             total.unpriced.add(model)
     return total
+
+
+def reported_cost(paths: Iterable[Path]) -> float | None:
+    """The sum of `total_cost_usd` from the `result` lines of stream-json logs (one per agent run), or None."""
+    costs = [record["total_cost_usd"] for path in paths for record in _records(path, marker='"total_cost_usd"')
+             if record.get("type") == "result" and isinstance(record.get("total_cost_usd"), (int, float))]
+    return round(sum(costs), 6) if costs else None

@@ -84,6 +84,7 @@ def test_tokens_from_headless_agent_logs(planned):
     ])
     out = json.loads(ctx(planned, "report", "--json").stdout)
     assert {t["id"]: t["usage"]["total_tokens"] for t in out["tasks"]}["api"] == 55
+    assert {t["id"]: t["agent_reported_cost_usd"] for t in out["tasks"]} == {"api": 0.1, "ui": None, "docs": None}
 
 
 def test_report_after_cleanup_reads_the_archived_plan(planned):
