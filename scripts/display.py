@@ -54,8 +54,11 @@ class Display:
         else:
             self.redraw()
 
-    def output(self, task_id: str, line: str) -> None:
-        self.rows[task_id].last_line = line.strip()[:200]
+    def output(self, lines: dict[str, str]) -> None:
+        """The latest output line of each running task; redraws the live view."""
+        for task_id, line in lines.items():
+            if line.strip():
+                self.rows[task_id].last_line = line.strip()[:200]
         if self.live:
             self.redraw()
 

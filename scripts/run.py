@@ -52,6 +52,18 @@ def _last_lines(path: Path, n: int = 5) -> str:
     return " | ".join(lines[-n:])[-600:]
 
 
+def _tail(path: Path) -> str:
+    """The last non-empty line of a log, reading only its end."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 2048))
+            lines = [l for l in fh.read().decode(errors="replace").splitlines() if l.strip()]
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """Stop the agent and everything it started (its own process group)."""
     for sig, wait in ((signal.SIGTERM, GRACE), (signal.SIGKILL, 5.0)):
@@ -79,6 +91,7 @@ class Runner:
         self.stop_requested = threading.Event()
         self.running: dict[str, Running] = {}
         self.result = RunResult()
+        self._shown = 0.0
 
     # -- lifecycle -----------------------------------------------------------------------------
     def prepare(self, resume: bool) -> None:
@@ -108,12 +121,14 @@ class Runner:
         path = self.ws.worktree(task_id)
         argv, shell = agents.command(plan, task, path, self.agent)
         self.ws.logs.mkdir(parents=True, exist_ok=True)
-        log = open(self.ws.logs / f"{task_id}.log", "w")
+        log = open(self.ws.logs / f"{task_id}.log", "a")  # a resumed task keeps its earlier output and tokens
+        log.write(f"--- ctx run: agent for {task_id} started {tasks.now()} ---\n")
+        log.flush()
         tasks.set_status(self.ws, task_id, "in_progress")
+        base_tip = git.rev("HEAD", path)  # before the agent starts: a quick one may commit at once
         proc = subprocess.Popen(argv, shell=shell, cwd=path, env=agents.environment(plan, task, path),
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
-        base_tip = git.rev("HEAD", path)
         self.running[task_id] = Running(task_id, proc, log, time.monotonic(), path, base_tip)
         self._show(task_id, "running", f"agent started in {plan_model.rel(self.ws, path)}")
 
@@ -199,6 +214,9 @@ class Runner:
     def _poll(self) -> bool:
         """Wait a moment; True when a task finished (and so the plan changed)."""
         time.sleep(0.05)
+        if self.display and self.display.live and time.monotonic() - self._shown > 0.25:
+            self._shown = time.monotonic()
+            self.display.output({tid: _tail(self.ws.logs / f"{tid}.log") for tid in self.running})
         finished = False
         for task_id, run in list(self.running.items()):
             code = run.proc.poll()
