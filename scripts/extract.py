@@ -30,6 +30,24 @@ class WrittenPlan:
     task_ids: list[str]
     source: Path
     archived: Path | None
+    unchanged: bool = False  # this very message was extracted before: nothing written
+
+
+def _existing_metadata(ws: Workspace) -> dict:
+    try:
+        raw = yaml.safe_load(ws.plan_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    meta = raw.get("metadata") if isinstance(raw, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _source_of(ws: Workspace) -> str | None:
+    return _existing_metadata(ws).get("source_message")
+
+
+def _name_of(ws: Workspace) -> str:
+    return str(_existing_metadata(ws).get("name", "plan"))
 
 
 def _closes(line: str, fence: str) -> bool:
@@ -103,11 +121,12 @@ def parse(text: str, label: str) -> tuple[dict[str, Any], dict[str, str]]:
     return data, {k: v.strip("\n") + "\n" for k, v in sections.items()}
 
 
-def newest_plan_text(path: Path) -> str:
+def newest_plan_text(path: Path) -> tuple[str, str]:
+    """(message id, text) of the newest assistant message of the main conversation holding a plan."""
     found = None
-    for _, text in transcript.assistant_messages(path, marker="**Type:**"):
+    for mid, text in transcript.assistant_messages(path, marker="**Type:**"):
         if any(_MARKER_LINE.match(line) for line in text.splitlines()):
-            found = text
+            found = (mid, text)
     if found is None:
         raise data_error(f"{path}: no plan found in the assistant's messages",
                          hint="ask for one with /ctx:plan (a '**Type:** Plan' line, a yaml block, '### Task <id>: <name>' sections)")
@@ -156,11 +175,15 @@ def extract(ws: Workspace, *, transcript_path: str | None = None, session: str |
     """Write the newest plan of the transcript to .parallel/plans/, all or nothing."""
     source = transcript.locate(transcript=transcript_path, session=session, cwd=Path.cwd())
     label = str(source)
+    message_id, text = newest_plan_text(source)
     if ws.plan_file.exists() and not force:
+        if _source_of(ws) == message_id:
+            return WrittenPlan(_name_of(ws), [], source, None, unchanged=True)
         raise data_error(f"{rel(ws, ws.plan_file)}: a plan exists already",
                          hint="ctx plan extract --force archives it under .parallel/archive/ and writes the new one")
-    data, sections = parse(newest_plan_text(source), label)
+    data, sections = parse(text, label)
     plan_yaml, files = _build(data, sections, label)
+    plan_yaml["metadata"]["source_message"] = message_id
     ws.parallel.mkdir(parents=True, exist_ok=True)
     ws.ensure_excluded()
     staging = ws.parallel / f".plans-new-{os.getpid()}"

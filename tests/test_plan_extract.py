@@ -126,9 +126,18 @@ def test_session_id_finds_that_sessions_transcript_not_the_newest(repo, tmp_path
     assert "other-session" in (repo / ".parallel/plans/plan.yaml").read_text()
 
 
-def test_existing_plan_is_kept_unless_force_then_archived(repo, transcript):
+def test_extracting_the_same_message_again_changes_nothing(repo, transcript):
     assert extract(repo, transcript).returncode == 0
     before = (repo / ".parallel/plans/plan.yaml").read_text()
+    proc = extract(repo, transcript)
+    assert proc.returncode == 0 and "already extracted" in proc.stdout
+    assert (repo / ".parallel/plans/plan.yaml").read_text() == before
+
+
+def test_existing_plan_is_kept_unless_force_then_archived(repo, transcript, tmp_path):
+    assert extract(repo, transcript).returncode == 0
+    before = (repo / ".parallel/plans/plan.yaml").read_text()
+    transcript = write_transcript(tmp_path / "newer.jsonl", [record("assistant", PLAN, mid="msg_newer")])
     proc = extract(repo, transcript)
     assert proc.returncode == 2 and "a plan exists already" in proc.stderr
     assert (repo / ".parallel/plans/plan.yaml").read_text() == before

@@ -28,6 +28,9 @@ def extract_cmd(transcript_path: str | None, session: str | None, force: bool) -
     """Write the newest plan the assistant wrote in the conversation to .parallel/plans/."""
     ws = Workspace.find()
     written = extractor.extract(ws, transcript_path=transcript_path, session=session, force=force)
+    if written.unchanged:
+        click.echo(f"plan {written.name} is already extracted from this message of the conversation; nothing changed")
+        return
     if written.archived:
         click.echo(f"archived the previous plan to {plan_model.rel(ws, written.archived)}")
     click.echo(f"plan {written.name}: {len(written.task_ids)} tasks written to "
