@@ -150,3 +150,21 @@ def test_concurrent_setups_do_not_corrupt_git_metadata(repo):
     assert all(p.wait() == 0 for p in procs)
     assert git(repo, "worktree", "list", "--porcelain").count("branch refs/heads/feature/") == 8
     assert subprocess.run(["git", "fsck", "--no-progress"], cwd=repo, capture_output=True).returncode == 0
+
+
+def test_submodules_are_initialised_in_new_worktrees(repo, tmp_path, monkeypatch):
+    # local submodule URLs need file transport allowed (git >= 2.38.1 refuses it by default)
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "1")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "protocol.file.allow")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "always")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    git(lib, "init", "-q", "-b", "main")
+    (lib / "lib.py").write_text("LIB = 1\n")
+    git(lib, "add", "-A")
+    git(lib, "commit", "-qm", "lib")
+    git(repo, "submodule", "add", "-q", str(lib), "vendor/lib")
+    git(repo, "commit", "-qm", "add submodule")
+    write_plan(repo, [{"id": "a"}])
+    setup(repo)
+    assert (repo / "worktrees/a/vendor/lib/lib.py").read_text() == "LIB = 1\n"

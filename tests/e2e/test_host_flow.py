@@ -202,3 +202,28 @@ def test_plugin_validates_strictly(claude, home):
     proc = subprocess.run([str(claude), "plugin", "validate", "--strict", "--profile", "directory", str(host.PLUGIN_ROOT)],
                           capture_output=True, text=True, env=host.environment(home, "http://127.0.0.1:9"), timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_status_and_cleanup_commands_and_session_summary(claude, home, tmp_path):
+    from helpers import write_plan
+    repo = make_repo(tmp_path)
+    write_plan(repo, [{"id": "done-task", "status": "completed"}, {"id": "open-task"}], name="side-plan")
+
+    def policy(body):
+        text = all_text(body)
+        if "What cleanup would do" in text and not last_assistant_tools(body):
+            return [bash("ctx cleanup")]
+        return [say("ok")]
+
+    with ScriptedAPI(policy) as api:
+        env = host.environment(home, api.url)
+        host.run(claude, repo, env, "/ctx:status")
+        first = all_text(api.exchanges[0].body)
+        # the SessionStart hook's one line, and the live status table in the command's text
+        assert "plan side-plan: 1 of 2 tasks completed; /ctx:status for details" in first
+        assert "done-task" in first and "open-task" in first and "next:" in first
+        api.exchanges.clear()
+        result = host.run(claude, repo, env, "/ctx:cleanup")
+        assert result["permission_denials"] == []
+        ran = [e for e in api.exchanges if "cleanup:" in text_of(e.body["messages"][-1].get("content"))]
+        assert ran, "ctx cleanup ran and its output reached the model"
