@@ -112,3 +112,19 @@ def test_default_agent_needs_claude(repo):
     write_plan(repo, [{"id": "a"}])
     proc = ctx(repo, "run", env={"PATH": "/usr/bin:/bin"})
     assert proc.returncode == 1 and "`claude` is not on PATH" in proc.stderr and "--agent" in proc.stderr
+
+
+def test_pr_mode_and_tokens_from_stream_json(repo, tmp_path):
+    import json as _json
+    stub = Path(__file__).parent / "bin"
+    env = {"PATH": f"{stub}{os.pathsep}{os.environ['PATH']}", "GH_STUB_LOG": str(tmp_path / "gh.log"),
+           "GH_STUB_STATE": str(tmp_path / "gh.json")}
+    write_plan(repo, [{"id": "solo", "name": "Solo task"}])
+    line = _json.dumps({"type": "assistant", "message": {"id": "msg_1", "model": "claude-haiku-4-5",
+                        "usage": {"input_tokens": 1200, "output_tokens": 300}, "content": []}})
+    agent = f"echo '{line}' && " + COMMIT
+    proc = ctx(repo, "run", "--pr", "--agent", agent, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    prs = _json.loads((tmp_path / "gh.json").read_text())
+    assert [(p["head"], p["base"], p["title"]) for p in prs] == [("feature/solo", "main", "Solo task")]
+    assert "tokens 1500" in proc.stdout  # the closing report counted the agent's stream-json
