@@ -44,7 +44,7 @@ def test_failed_install_is_a_clear_message(tmp_path):
 def test_too_old_python_is_a_clear_message(tmp_path):
     """The launcher's own check, run as Python 3.9 would see it (no such interpreter is needed)."""
     code = ("import sys; sys.version_info = (3, 9, 18, 'final', 0); sys.argv = ['ctx', '--version'];"
-            f"exec(compile(open({str(ROOT / 'bin' / 'ctx')!r}).read(), 'ctx', 'exec'), {{'__name__': '__main__'}})")
+            f"exec(compile(open({str(ROOT / 'bin' / 'ctx')!r}).read(), 'ctx', 'exec'), {{'__name__': '__main__', '__file__': {str(ROOT / 'bin' / 'ctx')!r}}})")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stderr.startswith("ctx: error: ctx needs Python 3.10 or newer; this is 3.9")
