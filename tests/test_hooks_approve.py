@@ -141,3 +141,12 @@ def test_no_plan_in_progress_means_no_approval(repo):
 def test_bad_input_gives_no_decision_and_exit_0(stdin, tmp_path):
     proc = subprocess.run(HOOK, input=stdin, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout == ""
+
+
+def test_relative_cd_is_not_trusted_when_cdpath_is_set(planned):
+    event = {"cwd": str(planned), "tool_name": "Bash", "tool_input": {"command": "cd worktrees/auth-api && git status"}}
+    plain = subprocess.run(HOOK, input=json.dumps(event), capture_output=True, text=True)
+    assert '"allow"' in plain.stdout
+    redirected = subprocess.run(HOOK, input=json.dumps(event), capture_output=True, text=True,
+                                env=dict(os.environ, CDPATH="/tmp"))
+    assert redirected.stdout == ""

@@ -261,8 +261,10 @@ def check(command: str, ctx: Context) -> str:
             raise Unsafe("a glob pattern")
         name = words[0].text
         if name == "cd":
-            if len(words) != 2:
-                raise Unsafe("cd without exactly one folder")
+            if len(words) != 2 or words[1].text.startswith("-") or not words[1].text:
+                raise Unsafe("cd without exactly one folder (or with an option, or `cd -`)")
+            if os.environ.get("CDPATH") and not words[1].text.startswith(("/", ".")):
+                raise Unsafe("a relative cd while CDPATH may send it elsewhere")
             target = _resolve(cwd, words[1].text)
             if not _inside_repo(ctx, target):
                 raise Unsafe("cd out of the repository")
