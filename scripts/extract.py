@@ -21,7 +21,7 @@ MARKER = "**Type:** Plan"
 _MARKER_LINE = re.compile(r"^\s*\*\*Type:\*\*\s*Plan\s*$", re.IGNORECASE)
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*([A-Za-z0-9_+-]*)")
 _TASK_HEADING = re.compile(r"^###\s+Task\s+(\S+?)\s*:\s*(.*?)\s*$")
-_PASSTHROUGH = ("test", "agent", "labels")
+_PASSTHROUGH = ("test", "agent", "labels", "files")
 
 
 @dataclass

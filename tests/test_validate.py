@@ -24,7 +24,7 @@ def test_valid_plan(repo):
     write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
     proc = ctx(repo, "plan", "validate")
     assert proc.returncode == 0 and "valid: 2 tasks" in proc.stdout
-    assert json.loads(ctx(repo, "plan", "validate", "--json").stdout) == {"valid": True, "problems": []}
+    assert json.loads(ctx(repo, "plan", "validate", "--json").stdout) == {"valid": True, "problems": [], "warnings": []}
 
 
 HOSTILE = {

@@ -8,7 +8,7 @@ import click
 
 from .. import extract as extractor
 from .. import plan as plan_model
-from .. import schedule, validate
+from .. import overlap, schedule, validate
 from ..errors import DATA_ERROR
 from ..workspace import Workspace
 
@@ -38,13 +38,19 @@ def extract_cmd(transcript_path: str | None, session: str | None, force: bool) -
 
 
 @plan.command("validate")
-@click.option("--json", "as_json", is_flag=True, help="Print {valid, problems: [{file, field, message}]}.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {valid, problems: [{file, field, message}], warnings: [{tasks, files}]}.")
 def validate_cmd(as_json: bool) -> None:
-    """Check the plan's structure and meaning; exit 2 when anything is wrong."""
+    """Check the plan's structure and meaning; exit 2 when anything is wrong.
+
+    Tasks that may run at the same time and name the same files are warnings: exit 0.
+    """
     ws = Workspace.find()
     found = validate.problems(ws)
+    warnings = [] if found else overlap.overlaps(plan_model.load(ws, check=False))
     if as_json:
-        click.echo(json.dumps({"valid": not found, "problems": [p.as_dict() for p in found]}, indent=2))
+        click.echo(json.dumps({"valid": not found, "problems": [p.as_dict() for p in found],
+                               "warnings": [w.as_dict() for w in warnings]}, indent=2))
     elif found:
         for problem in found:
             click.echo(str(problem), err=True)
@@ -52,16 +58,19 @@ def validate_cmd(as_json: bool) -> None:
     else:
         loaded = plan_model.load(ws, check=False)
         click.echo(f"plan {loaded.name} is valid: {len(loaded.tasks)} tasks")
+        _warn(warnings)
     if found:
         raise SystemExit(DATA_ERROR)
 
 
 @plan.command("show")
-@click.option("--json", "as_json", is_flag=True, help='Print {"name", "waves": [[ids...], ...], "tasks": [...]}.')
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"name", "waves": [[ids...], ...], "tasks": [...], "warnings": [...]}.')
 def show_cmd(as_json: bool) -> None:
     """Print the execution waves: what runs in parallel, and in which order."""
     loaded = plan_model.load(Workspace.find())
     waves = schedule.waves(loaded)
+    warnings = overlap.overlaps(loaded)
     if as_json:
         wave_of = {t.id: n for n, wave in enumerate(waves, 1) for t in wave}
         click.echo(json.dumps({
@@ -69,6 +78,7 @@ def show_cmd(as_json: bool) -> None:
             "waves": [[t.id for t in wave] for wave in waves],
             "tasks": [{"id": t.id, "name": t.name, "status": t.status, "priority": t.priority,
                        "wave": wave_of[t.id], "dependencies": t.dependencies} for t in loaded.tasks],
+            "warnings": [w.as_dict() for w in warnings],
         }, indent=2))
         return
     done = sum(t.status == "completed" for t in loaded.tasks)
@@ -78,6 +88,12 @@ def show_cmd(as_json: bool) -> None:
         for t in wave:
             deps = f"  (after {', '.join(t.dependencies)})" if t.dependencies else ""
             click.echo(f"  [{_MARKS.get(t.status, '?')}] {t.id:<24} {t.priority:<7} {t.status:<11} {t.name}{deps}")
+    _warn(warnings)
+
+
+def _warn(warnings: list[overlap.Overlap]) -> None:
+    for warning in warnings:
+        click.echo(warning.line(), err=True)
 
 
 COMMANDS = [plan]
