@@ -36,15 +36,16 @@ class GitResult:
 
 
 def run(*args: str, cwd: Path | str, check: bool = True, input: str | None = None,
-        retries: int = 0) -> GitResult:
+        retries: int = 0, env: dict[str, str] | None = None) -> GitResult:
     """Run `git ARGS` in cwd. check=True turns a non-zero exit into CtxError.
 
     retries re-runs a command that failed only because another git held a lock file.
+    env: variables set on purpose for this one command (e.g. GIT_INDEX_FILE for a private index).
     """
     argv = ["git", *args]
     for attempt in range(retries + 1):
         try:
-            proc = subprocess.run(argv, cwd=str(cwd), env=_env(), input=input,
+            proc = subprocess.run(argv, cwd=str(cwd), env={**_env(), **(env or {})}, input=input,
                                   capture_output=True, text=True)
         except FileNotFoundError:
             raise CtxError("git is not installed or not on PATH",

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import git, plan as plan_model, registry, schedule
+from . import conflicts as conflict_model, git, plan as plan_model, registry, schedule
 from .workspace import Workspace
 from .worktrees import base_branch, dependency_done
 
@@ -26,6 +26,7 @@ class TaskStatus:
     last_commit_age: int | None  # seconds
     merged: bool
     reason: str | None
+    conflicts: list[str] | None = None  # unmerged tasks and/or the base it would conflict with; None: unknown
 
 
 @dataclass
@@ -35,10 +36,12 @@ class StatusReport:
     tasks: list[TaskStatus]
     summary: dict = field(default_factory=dict)
     next_step: str = ""
+    prediction: conflict_model.Prediction | None = None
 
     def to_json(self) -> dict:
         return {"plan": self.plan, "base": self.base, "tasks": [asdict(t) for t in self.tasks],
-                "summary": self.summary, "next": self.next_step}
+                "summary": self.summary, "next": self.next_step,
+                "conflicts_note": self.prediction.note if self.prediction else None}
 
 
 def _branch_facts(ws: Workspace, base: str, branches: list[str]) -> dict[str, tuple[int, int]]:
@@ -85,9 +88,20 @@ def collect(ws: Workspace) -> StatusReport:
             worktree=plan_model.rel(ws, path) if reg is not None else None, ahead=ahead, dirty=dirty,
             last_commit_age=(now - stamp) if stamp and ahead else None,
             merged=bool(task.meta.get("merged")), reason=task.reason))
+    prediction = _predict_conflicts(ws, plan, base, rows)
     counts = {s: sum(r.status == s for r in rows) for s in plan_model.STATUSES}
     summary = {"total": len(rows), **counts, "merged": sum(r.merged for r in rows)}
-    return StatusReport(plan.name, base, rows, summary, _next_step(ws, plan, rows, base))
+    return StatusReport(plan.name, base, rows, summary, _next_step(ws, plan, rows, base), prediction)
+
+
+def _predict_conflicts(ws: Workspace, plan, base: str, rows: list[TaskStatus]) -> conflict_model.Prediction:
+    """Fill each unmerged task's `conflicts` from an in-memory merge of every pair and of each with the base."""
+    unmerged = [r for r in rows if not r.merged]
+    prediction = conflict_model.predict(ws.root, base, {r.id: r.branch for r in unmerged},
+                                        {r.id: ws.worktree(r.id) for r in unmerged if r.dirty})
+    for row in rows:
+        row.conflicts = prediction.by_task.get(row.id, []) if prediction.supported else None
+    return prediction
 
 
 def _next_step(ws: Workspace, plan, rows: list[TaskStatus], base: str) -> str:
@@ -125,6 +139,7 @@ def render(report: StatusReport) -> str:
     for t in report.tasks:
         if t.status == "blocked" and t.reason:
             lines.append(f"blocked {t.id}: {t.reason.splitlines()[0] if t.reason.strip() else ''}")
+    lines.extend(report.prediction.lines() if report.prediction else [])
     s = report.summary
     lines.append(f"{s['total']} tasks: {s['completed']} completed ({s['merged']} merged), {s['in_progress']} in progress, "
                  f"{s['blocked']} blocked, {s['pending']} pending")
