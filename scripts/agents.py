@@ -39,8 +39,9 @@ def allowed_tools(task: Task) -> list[str]:
     return [f"Bash({head}:*)"]
 
 
-def command(plan: Plan, task: Task, worktree: Path, override: str | None) -> tuple[list[str] | str, bool]:
-    """(argv or shell string, uses_shell) for the task's agent."""
+def command(plan: Plan, task: Task, worktree: Path, override: str | None,
+            text: str | None = None) -> tuple[list[str] | str, bool]:
+    """(argv or shell string, uses_shell) for the task's agent; text replaces the task's prompt."""
     custom = task.meta.get("agent") or override
     if custom:
         return str(custom), True
@@ -48,7 +49,7 @@ def command(plan: Plan, task: Task, worktree: Path, override: str | None) -> tup
     if not claude:
         raise CtxError("the default agent is the Claude Code CLI, and `claude` is not on PATH",
                        hint="install it (npm install -g @anthropic-ai/claude-code) or pass --agent CMD")
-    argv = [claude, "-p", prompt(plan, task, worktree), "--output-format", "stream-json", "--verbose",
+    argv = [claude, "-p", text or prompt(plan, task, worktree), "--output-format", "stream-json", "--verbose",
             "--permission-mode", "acceptEdits", "--plugin-dir", str(PLUGIN_ROOT)]
     tools = allowed_tools(task)
     if tools:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from . import agents, git, merge as merge_model, plan as plan_model, pr as pr_model, tasks, worktrees
+from . import resolve as resolve_model
 from .display import Display
 from .errors import CtxError
 from .workspace import Workspace
@@ -84,8 +85,9 @@ def _stop(proc: subprocess.Popen) -> None:
 
 class Runner:
     def __init__(self, ws: Workspace, *, jobs: int, agent: str | None, timeout: float | None,
-                 mode: str | None, display: Display | None = None, echo=print):
+                 mode: str | None, display: Display | None = None, echo=print, resolve_attempts: int = 1):
         self.ws, self.jobs, self.agent, self.timeout, self.mode = ws, max(1, jobs), agent, timeout, mode
+        self.resolve_attempts = resolve_attempts
         self.echo = echo
         self.display = display
         self.stop_requested = threading.Event()
@@ -159,6 +161,8 @@ class Runner:
     def _integrate(self, task_id: str) -> None:
         if self.mode == "merge":
             report = merge_model.merge(self.ws, [task_id], echo=lambda _: None)
+            if task_id in report.blocked and self.resolve_attempts:
+                report = self._resolve(task_id, report)
             if task_id in report.merged:
                 self.result.merged.append(task_id)
                 self._show(task_id, "merged", f"into {report.base}")
@@ -168,6 +172,21 @@ class Runner:
         elif self.mode == "pr":
             for outcome in pr_model.open_prs(self.ws, [task_id], echo=lambda _: None):
                 self._show(task_id, "completed", f"pull request {outcome.action}: {outcome.url or outcome.detail}")
+
+    def _resolve(self, task_id: str, report: merge_model.MergeReport) -> merge_model.MergeReport:
+        """A merge conflict goes back to the task's agent (scripts/resolve.py), then to merge again."""
+        if not resolve_model.is_conflict(report, task_id):
+            return report
+        self._show(task_id, "running", "resolving a merge conflict")
+        try:
+            outcome = resolve_model.attempt(self.ws, task_id, agent=self.agent, attempts=self.resolve_attempts,
+                                            timeout=self.timeout)
+        except CtxError as exc:
+            tasks.set_status(self.ws, task_id, "blocked", reason=f"{report.blocked[task_id]}; {exc.message}")
+            return merge_model.MergeReport(report.base, blocked={task_id: f"{report.blocked[task_id]}; {exc.message}"})
+        if not outcome.resolved:
+            return merge_model.MergeReport(report.base, blocked={task_id: outcome.reason})
+        return merge_model.merge(self.ws, [task_id], echo=lambda _: None)
 
     def loop(self) -> RunResult:
         plan = plan_model.load(self.ws)
@@ -246,9 +265,10 @@ class Runner:
 
 
 def run(ws: Workspace, *, jobs: int | None = None, agent: str | None = None, timeout: float | None = None,
-        mode: str | None = None, resume: bool = False, display: Display | None = None) -> RunResult:
+        mode: str | None = None, resume: bool = False, display: Display | None = None,
+        resolve_attempts: int = 1) -> RunResult:
     runner = Runner(ws, jobs=jobs or max(2, os.cpu_count() or 2), agent=agent, timeout=timeout, mode=mode,
-                    display=display)
+                    display=display, resolve_attempts=resolve_attempts)
     runner.prepare(resume)
     previous = {}
 

@@ -20,12 +20,15 @@ from ..workspace import Workspace
 @click.option("--merge", "mode", flag_value="merge", help="Merge each finished task before its dependents start.")
 @click.option("--pr", "mode", flag_value="pr", help="Open a pull request for each finished task.")
 @click.option("--resume", is_flag=True, help="Carry on after an interrupted run.")
-def run(jobs, agent, timeout, mode, resume) -> None:
+@click.option("--resolve-attempts", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
+              help="With --merge: times the task's agent is run again (CTX_RESOLVE=1) to resolve a merge "
+                   "conflict before the task is blocked; 0 blocks at once.")
+def run(jobs, agent, timeout, mode, resume, resolve_attempts) -> None:
     """Run every task's agent in its own worktree, as many at once as allowed, then report."""
     ws = Workspace.find()
     ids = plan_model.load(ws).ids()
     result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume,
-                        display=Display(ids))
+                        display=Display(ids), resolve_attempts=resolve_attempts)
     for tid, why in result.not_started.items():
         click.echo(f"not started: {tid}: {why}")
     click.echo("")
