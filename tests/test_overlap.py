@@ -81,3 +81,31 @@ def test_a_files_list_that_is_not_a_list_is_a_problem(repo):
     write_plan(repo, [{"id": "a", "files": "app.py"}])
     proc = ctx(repo, "plan", "validate")
     assert proc.returncode == 2 and "tasks/a.md: files: 'app.py' is not of type 'array'" in proc.stderr
+
+
+def test_files_written_in_the_conversation_reach_the_warnings(repo, tmp_path):
+    from test_plan_extract import record, write_transcript
+    plan = """**Type:** Plan
+
+```yaml
+metadata:
+  name: shared
+tasks:
+  - {id: login, name: Login, files: [src/auth.py, src/app.py]}
+  - {id: signup, name: Signup}
+```
+
+### Task login: Login
+## Objective
+Log in.
+
+### Task signup: Signup
+## Objective
+Sign up.
+### Files to Touch
+- `src/app.py` (the routes)
+"""
+    path = write_transcript(tmp_path / "t.jsonl", [record("user", "plan it"), record("assistant", plan)])
+    ctx(repo, "plan", "extract", "--transcript", str(path), check=True)
+    proc = ctx(repo, "plan", "validate")
+    assert proc.returncode == 0 and "warning: tasks login and signup both touch src/app.py" in proc.stderr
