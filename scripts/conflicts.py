@@ -8,6 +8,7 @@ finds its index locked.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,8 +19,12 @@ from itertools import combinations
 from pathlib import Path
 
 from . import git
+from .workspace import atomic_write
 
 MINIMUM = (2, 38)
+# A fixed identity and date: the same files on disk give the same snapshot commit, so cached results hold.
+_SNAPSHOT_ID = {"GIT_AUTHOR_NAME": "ctx", "GIT_AUTHOR_EMAIL": "ctx@localhost", "GIT_AUTHOR_DATE": "@0 +0000",
+                "GIT_COMMITTER_NAME": "ctx", "GIT_COMMITTER_EMAIL": "ctx@localhost", "GIT_COMMITTER_DATE": "@0 +0000"}
 
 
 @dataclass
@@ -43,24 +48,40 @@ def version_supported(text: str) -> bool:
     return bool(match) and (int(match.group(1)), int(match.group(2))) >= MINIMUM
 
 
+def _git_dir(worktree: Path) -> Path | None:
+    """The worktree's own git folder, from its `.git` file (no git process), else by asking git."""
+    dot = worktree / ".git"
+    try:
+        if dot.is_dir():
+            return dot
+        text = dot.read_text()
+        if text.startswith("gitdir: "):
+            return (worktree / text[8:].strip()).resolve()
+    except OSError:
+        pass
+    res = git.run("rev-parse", "--path-format=absolute", "--git-dir", cwd=worktree, check=False)
+    return Path(res.out) if res.ok else None
+
+
 def _snapshot(worktree: Path, head: str) -> str | None:
     """A commit of the worktree as it is on disk (tracked changes and untracked files), or None."""
-    admin = git.run("rev-parse", "--path-format=absolute", "--git-dir", cwd=worktree, check=False)
-    if not admin.ok:
+    admin = _git_dir(worktree)
+    if admin is None:
         return None
     with tempfile.TemporaryDirectory(prefix="ctx-snapshot-") as tmp:
         index = Path(tmp) / "index"
         try:
-            shutil.copyfile(Path(admin.out) / "index", index)  # git replaces its index by rename: a whole copy
+            shutil.copyfile(admin / "index", index)  # git replaces its index by rename: a whole copy
         except OSError:
             pass  # no index yet: git add starts from nothing
-        env = {"GIT_INDEX_FILE": str(index), "GIT_OPTIONAL_LOCKS": "0"}
+        env = {"GIT_INDEX_FILE": str(index), "GIT_OPTIONAL_LOCKS": "0", **_SNAPSHOT_ID}
         if not git.run("add", "-A", cwd=worktree, env=env, check=False).ok:
             return None
         tree = git.run("write-tree", cwd=worktree, env=env, check=False)
         if not tree.ok:
             return None
-        commit = git.run("commit-tree", tree.out, "-p", head, "-m", "uncommitted changes", cwd=worktree, check=False)
+        commit = git.run("commit-tree", tree.out, "-p", head, "-m", "uncommitted changes", cwd=worktree, env=env,
+                         check=False)
         return commit.out if commit.ok else None
 
 
@@ -91,9 +112,37 @@ def branch_tips(root: Path, branches: dict[str, str]) -> dict[str, str]:
     return {tid: heads[f"refs/heads/{b}"] for tid, b in branches.items() if f"refs/heads/{b}" in heads}
 
 
-def predict(root: Path, base: str, branches: dict[str, str], dirty: dict[str, Path]) -> Prediction:
+class _Cache:
+    """Results by commit ids, which never change meaning: a JSON file, kept to the entries last used."""
+
+    def __init__(self, path: Path | None):
+        self.path, self.old, self.used, self.new = path, {}, {}, False
+        try:
+            loaded = json.loads(path.read_text()) if path else {}
+            self.old = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            pass
+
+    def get(self, key: str, compute):
+        if key in self.old:
+            self.used[key] = self.old[key]
+        else:
+            self.used[key] = compute()
+            self.new = True
+        return self.used[key]
+
+    def save(self) -> None:
+        if self.path and (self.new or len(self.used) != len(self.old)):
+            try:
+                atomic_write(self.path, json.dumps(self.used))
+            except OSError:
+                pass  # a cache that cannot be written only costs time
+
+
+def predict(root: Path, base: str, branches: dict[str, str], dirty: dict[str, Path],
+            cache: Path | None = None) -> Prediction:
     """branches: task id -> its branch, in plan order (unmerged tasks only); dirty: task id -> a worktree
-    with uncommitted changes."""
+    with uncommitted changes; cache: a file that keeps results between calls."""
     version = git.run("version", cwd=root, check=False).out
     if not version_supported(version):
         found = version.removeprefix("git version ").strip() or "unknown"
@@ -105,15 +154,19 @@ def predict(root: Path, base: str, branches: dict[str, str], dirty: dict[str, Pa
     workers = min(8, (os.cpu_count() or 2) * 2)
     tips = branch_tips(root, branches)
     dirty = {tid: path for tid, path in dirty.items() if tid in tips}
+    memo = _Cache(cache)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         snaps = dict(zip(dirty, pool.map(lambda tid: _snapshot(dirty[tid], tips[tid]), dirty)))
         tips.update({tid: sha for tid, sha in snaps.items() if sha})
-        changed = dict(zip(tips, pool.map(lambda tid: _changed(root, base_tip, tips[tid]), tips)))
+        changed = dict(zip(tips, pool.map(lambda tid: set(memo.get(
+            f"paths {base_tip} {tips[tid]}", lambda: sorted(_changed(root, base_tip, tips[tid])))), tips)))
         active = [tid for tid in tips if changed[tid]]
         # (task, other, other's commit): every task against the base; pairs only when their paths meet
         jobs = [(tid, None, base_tip) for tid in active]
         jobs += [(a, b, tips[b]) for a, b in combinations(active, 2) if changed[a] & changed[b]]
-        results = list(pool.map(lambda job: _merge_tree(root, tips[job[0]], job[2]), jobs))
+        results = list(pool.map(lambda job: memo.get(
+            f"merge {tips[job[0]]} {job[2]}", lambda: _merge_tree(root, tips[job[0]], job[2])), jobs))
+    memo.save()
     prediction = Prediction(True, base=base, by_task={tid: [] for tid in tips})
     for (a, b, _), files in zip(jobs, results):
         if not files:  # [] merges cleanly; None is a merge git could not do: no guess either way

@@ -98,7 +98,8 @@ def _predict_conflicts(ws: Workspace, plan, base: str, rows: list[TaskStatus]) -
     """Fill each unmerged task's `conflicts` from an in-memory merge of every pair and of each with the base."""
     unmerged = [r for r in rows if not r.merged]
     prediction = conflict_model.predict(ws.root, base, {r.id: r.branch for r in unmerged},
-                                        {r.id: ws.worktree(r.id) for r in unmerged if r.dirty})
+                                        {r.id: ws.worktree(r.id) for r in unmerged if r.dirty},
+                                        cache=ws.parallel / "cache" / "conflicts.json")
     for row in rows:
         row.conflicts = prediction.by_task.get(row.id, []) if prediction.supported else None
     return prediction
