@@ -107,7 +107,7 @@ def unresolved(prep: Preparation, files: list[str]) -> str | None:
         return f"still conflicted: {', '.join(left)}"
     if _merging(wt):
         return "the merge is not committed"
-    marked = git.run("grep", "-l", "-E", MARKERS, "HEAD", "--", *files, cwd=wt, check=False).stdout
+    marked = git.run("grep", "-l", "-E", MARKERS, "HEAD", "--", *files, cwd=wt, check=False).stdout if files else ""
     marked_files = sorted({line.split(":", 1)[-1] for line in marked.splitlines() if line})
     if marked_files:
         return f"conflict markers left in {', '.join(marked_files)}"
