@@ -14,7 +14,8 @@ from ..workspace import Workspace
 @click.command("run")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="At most N agents at once (default: CPUs, at least 2).")
 @click.option("--agent", metavar="CMD", help="Run CMD in each worktree instead of Claude Code "
-              "(it gets CTX_TASK_ID, CTX_TASK_FILE, CTX_WORKTREE).")
+              "(it gets CTX_TASK_ID, CTX_TASK_FILE, CTX_WORKTREE; to resolve a merge conflict, also CTX_RESOLVE=1 "
+              "and CTX_CONFLICTS).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Stop a task's agent after this long and mark the task blocked.")
 @click.option("--merge", "mode", flag_value="merge", help="Merge each finished task before its dependents start.")
