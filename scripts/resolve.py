@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from . import agents, git, plan as plan_model, tasks, worktrees
 from .errors import CtxError, data_error
@@ -141,7 +143,8 @@ class Outcome:
 
 
 def _run_agent(ws: Workspace, task_id: str, prep: Preparation, files: list[str], override: str | None,
-               timeout: float | None) -> int | None:
+               timeout: float | None, stop: Callable[[], bool] | None) -> int | None:
+    """The agent's exit code; None when it was stopped (timeout, or the run was interrupted)."""
     plan = plan_model.load(ws, check=False)
     task = plan.task(task_id)
     argv, shell = agents.command(plan, task, prep.worktree, override, text=prompt(prep, files))
@@ -153,10 +156,13 @@ def _run_agent(ws: Workspace, task_id: str, prep: Preparation, files: list[str],
         log.flush()
         proc = subprocess.Popen(argv, shell=shell, cwd=prep.worktree, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + timeout if timeout else None
         try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
+            while proc.poll() is None:
+                if (stop and stop()) or (deadline and time.monotonic() > deadline):
+                    return None
+                time.sleep(0.05)
+            return proc.returncode
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # whatever it left running in its group
@@ -178,7 +184,7 @@ def _test(ws: Workspace, task_id: str, worktree: Path) -> str | None:
 
 
 def attempt(ws: Workspace, task_id: str, *, agent: str | None = None, attempts: int = 1,
-            timeout: float | None = None) -> Outcome:
+            timeout: float | None = None, stop: Callable[[], bool] | None = None) -> Outcome:
     """Prepare the worktree and run the task's agent to resolve the conflict, up to `attempts` times.
 
     Resolved and tested: the task is completed, ready to merge. Otherwise it is blocked with a reason that
@@ -190,10 +196,12 @@ def attempt(ws: Workspace, task_id: str, *, agent: str | None = None, attempts: 
     tried = 0
     while prep.state == "conflicted":
         tried += 1
-        code = _run_agent(ws, task_id, prep, files, agent, timeout)
+        code = _run_agent(ws, task_id, prep, files, agent, timeout, stop)
         why = unresolved(prep, files)
         if why is None and code != 0:
-            why = "the agent timed out" if code is None else f"the agent exited {code}"
+            why = "the agent was stopped" if code is None else f"the agent exited {code}"
+        if stop and stop():
+            break
         # markers committed: another attempt would build on a broken commit
         if why is None or why.startswith("conflict markers") or tried >= attempts:
             break

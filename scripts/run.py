@@ -180,7 +180,7 @@ class Runner:
         self._show(task_id, "running", "resolving a merge conflict")
         try:
             outcome = resolve_model.attempt(self.ws, task_id, agent=self.agent, attempts=self.resolve_attempts,
-                                            timeout=self.timeout)
+                                            timeout=self.timeout, stop=self.stop_requested.is_set)
         except CtxError as exc:
             tasks.set_status(self.ws, task_id, "blocked", reason=f"{report.blocked[task_id]}; {exc.message}")
             return merge_model.MergeReport(report.base, blocked={task_id: f"{report.blocked[task_id]}; {exc.message}"})
