@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import os
 from dataclasses import dataclass
@@ -12,15 +11,11 @@ from typing import Any
 
 import yaml
 
-from . import transcript, validate
+from . import plan_text, transcript, validate
 from .errors import data_error
 from .plan import dump_yaml, rel
 from .workspace import Workspace
 
-MARKER = "**Type:** Plan"
-_MARKER_LINE = re.compile(r"^\s*\*\*Type:\*\*\s*Plan\s*$", re.IGNORECASE)
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})\s*([A-Za-z0-9_+-]*)")
-_TASK_HEADING = re.compile(r"^###\s+Task\s+(\S+?)\s*:\s*(.*?)\s*$")
 _PASSTHROUGH = ("test", "agent", "labels")
 
 
@@ -50,86 +45,22 @@ def _name_of(ws: Workspace) -> str:
     return str(_existing_metadata(ws).get("name", "plan"))
 
 
-def _closes(line: str, fence: str) -> bool:
-    """Does `line` close a code block opened with `fence` (same character, at least as long)?"""
-    stripped = line.strip()
-    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
-
-
-def _lines_outside_fences(lines: list[str]):
-    """(index, line, inside_fence) for every line, tracking ``` and ~~~ fences."""
-    fence: str | None = None
-    for i, line in enumerate(lines):
-        m = _FENCE.match(line)
-        if fence is None and m:
-            fence = m.group(1)
-            yield i, line, True
-            continue
-        if fence is not None:
-            if _closes(line, fence):
-                fence = None
-            yield i, line, True
-            continue
-        yield i, line, False
-
-
-def parse(text: str, label: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """(the yaml block's data, {task id: section body}) from one assistant message."""
-    lines = text.splitlines()
-    start = next((i for i, line, fenced in _lines_outside_fences(lines)
-                  if not fenced and _MARKER_LINE.match(line)), None)
-    if start is None:
-        raise data_error(f"{label}: no '{MARKER}' line outside a code block")
-    block: list[str] | None = None
-    end = None
-    for i in range(start + 1, len(lines)):
-        m = _FENCE.match(lines[i])
-        if block is None and m and m.group(2).lower() in ("yaml", "yml"):
-            block, fence = [], m.group(1)
-        elif block is not None:
-            if _closes(lines[i], fence):
-                end = i
-                break
-            block.append(lines[i])
-    if block is None or end is None:
-        raise data_error(f"{label}: the plan has no complete ```yaml block after '{MARKER}'")
-    try:
-        data = yaml.safe_load("\n".join(block))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (yaml block line {mark.line + 1})" if mark else ""
-        raise data_error(f"{label}: the plan's yaml block is malformed{where}: "
-                         f"{getattr(exc, 'problem', None) or exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("tasks"), list):
-        raise data_error(f"{label}: the plan's yaml block needs 'metadata' and a 'tasks' list")
-    sections: dict[str, str] = {}
-    current: str | None = None
-    body: list[str] = []
-    rest = lines[end + 1:]
-    for _, line, fenced in _lines_outside_fences(rest):
-        heading = None if fenced else _TASK_HEADING.match(line)
-        if heading:
-            if current is not None:
-                sections[current] = "\n".join(body)
-            current, body = heading.group(1), []
-            if current in sections:
-                raise data_error(f"{label}: two sections for task '{current}'")
-        elif current is not None:
-            body.append(line)
-    if current is not None:
-        sections[current] = "\n".join(body)
-    return data, {k: v.strip("\n") + "\n" for k, v in sections.items()}
-
-
 def newest_plan_text(path: Path) -> tuple[str, str]:
     """(message id, text) of the newest assistant message of the main conversation holding a plan."""
-    found = None
-    for mid, text in transcript.assistant_messages(path, marker="**Type:**"):
-        if any(_MARKER_LINE.match(line) for line in text.splitlines()):
-            found = (mid, text)
+    found = near = None
+    for mid, text in transcript.assistant_messages(path):
+        if plan_text.holds_plan(text):
+            found, near = (mid, text), None
+        elif plan_text.mentions_plan(text) is not None:
+            near = (mid, text)
+    if found is None and near is not None:
+        lines = near[1].splitlines()
+        raise data_error(f"{path}: no plan found: {plan_text.quote(lines, plan_text.mentions_plan(near[1]))} "
+                         "is not a type line ctx reads",
+                         hint=f"write it as '{plan_text.TYPE_LINE}' on a line of its own, outside any code block")
     if found is None:
         raise data_error(f"{path}: no plan found in the assistant's messages",
-                         hint="ask for one with /ctx:plan (a '**Type:** Plan' line, a yaml block, '### Task <id>: <name>' sections)")
+                         hint=f"ask for one with /ctx:plan; {plan_text.FORM}")
     return found
 
 
@@ -137,8 +68,9 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _build(data: dict[str, Any], sections: dict[str, str], label: str) -> tuple[dict, dict[str, str]]:
+def _build(plan: plan_text.PlanText) -> tuple[dict, dict[str, str]]:
     """plan.yaml content and {task id: task file text}; refuses ids that cannot be file names."""
+    data, sections, label = plan.data, plan.sections, plan.label
     metadata = data.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise data_error(f"{label}: metadata: expected a mapping")
@@ -154,7 +86,7 @@ def _build(data: dict[str, Any], sections: dict[str, str], label: str) -> tuple[
         if why:
             raise data_error(f"{label}: tasks[{n}].id: {why}")
         if tid not in sections:
-            raise data_error(f"{label}: task '{tid}' is listed in the yaml block but has no '### Task {tid}: ...' section")
+            raise plan.missing_section(tid)
         entry = {"id": tid, "name": task.get("name", tid), "file": f"tasks/{tid}.md",
                  "priority": task.get("priority", "medium"), "dependencies": task.get("dependencies") or []}
         entries.append(entry)
@@ -166,7 +98,7 @@ def _build(data: dict[str, Any], sections: dict[str, str], label: str) -> tuple[
     listed = {e["id"] for e in entries}
     extra = sorted(set(sections) - listed)
     if extra:
-        raise data_error(f"{label}: section '### Task {extra[0]}' names no task in the yaml block")
+        raise plan.extra_section(min(extra, key=plan.heading_at.__getitem__))
     return {"metadata": metadata, "tasks": entries}, files
 
 
@@ -181,8 +113,7 @@ def extract(ws: Workspace, *, transcript_path: str | None = None, session: str |
             return WrittenPlan(_name_of(ws), [], source, None, unchanged=True)
         raise data_error(f"{rel(ws, ws.plan_file)}: a plan exists already",
                          hint="ctx plan extract --force archives it under .parallel/archive/ and writes the new one")
-    data, sections = parse(text, label)
-    plan_yaml, files = _build(data, sections, label)
+    plan_yaml, files = _build(plan_text.parse(text, label))
     plan_yaml["metadata"]["source_message"] = message_id
     ws.parallel.mkdir(parents=True, exist_ok=True)
     ws.ensure_excluded()
