@@ -302,3 +302,25 @@ def test_real_transcript_plan_only_in_the_users_prompt(repo):
     proc = extract(repo, FIXTURES / "plan-only-in-prompt" / "session.jsonl")
     assert proc.returncode == 2 and "no plan found in the assistant's messages" in proc.stderr
     assert not (repo / ".parallel/plans").exists()
+
+
+def test_real_transcript_variant_spelling_is_read_as_the_canonical_plan(repo, tmp_path):
+    """Recorded with the real CLI: '**Type**: Plan', a yml fence, '## Task parser —', '#### Task printer -'."""
+    session = FIXTURES / "plan-variant-spelling" / "session.jsonl"
+    assert "## Task parser —" in session.read_text() and "```yml" in session.read_text()
+    proc = extract(repo, session)
+    assert proc.returncode == 0, proc.stderr
+    variant = written(repo)
+    other = make_repo(tmp_path / "canonical")
+    assert extract(other, FIXTURES / "plan-in-reply" / "session.jsonl").returncode == 0
+    canonical = written(other)
+    assert variant["name"] == "recorded-variant" and canonical["name"] == "recorded-plan"
+    assert variant["tasks"] == canonical["tasks"] and variant["files"] == canonical["files"]
+
+
+def test_real_transcript_two_plans_in_one_reply_are_refused(repo):
+    proc = extract(repo, FIXTURES / "plan-two-in-one-reply" / "session.jsonl")
+    assert proc.returncode == 2
+    assert "two plans in one message, at line 3 '**Type:** Plan' and line 29 '**Type:** Plan'" in proc.stderr
+    assert "hint: write one plan per message" in proc.stderr
+    assert not (repo / ".parallel/plans").exists()
