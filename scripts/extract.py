@@ -48,7 +48,7 @@ def _name_of(ws: Workspace) -> str:
 def newest_plan_text(path: Path) -> tuple[str, str]:
     """(message id, text) of the newest assistant message of the main conversation holding a plan."""
     found = near = None
-    for mid, text in transcript.assistant_messages(path):
+    for mid, text in transcript.assistant_messages(path, marker=plan_text.TYPE_ANYWHERE):
         if plan_text.holds_plan(text):
             found, near = (mid, text), None
         elif plan_text.mentions_plan(text) is not None:
