@@ -69,8 +69,16 @@ def test_suggests_execute_when_a_plan_exists_else_plan(repo):
 
 
 def test_silent_on_topics_commands_and_short_prompts(repo):
-    for text in ("explain parallel computing", "/ctx:execute in parallel", "parallel please", ""):
+    for text in ("explain parallel computing", "/ctx:execute in parallel", "parallel please", "",
+                 "the lines are parallel", "add a --jobs flag so it compresses files in parallel"):
         assert hook("user-prompt-submit", {"cwd": str(repo), "prompt": text}) == ""
+
+
+def test_plain_requests_from_the_issue_bring_the_suggestion(repo):
+    for text in ("parallelize this work", "split the work across parallel agents",
+                 "work through the backlog items concurrently", "do everything on this list in parallel"):
+        out = json.loads(hook("user-prompt-submit", {"cwd": str(repo), "prompt": text}))
+        assert "/ctx:plan" in out["hookSpecificOutput"]["additionalContext"], text
 
 
 def test_session_start_summarises_a_plan_in_progress(repo):
