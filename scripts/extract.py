@@ -7,7 +7,6 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -53,7 +52,8 @@ def newest_plan_text(path: Path) -> tuple[str, str]:
             found, near = (mid, text), None
         elif plan_text.mentions_plan(text) is not None:
             near = (mid, text)
-    if found is None and near is not None:
+    # A newer message that starts a plan ctx cannot read is refused, never passed over for an older one.
+    if near is not None:
         lines = near[1].splitlines()
         raise data_error(f"{path}: no plan found: {plan_text.quote(lines, plan_text.mentions_plan(near[1]))} "
                          "is not a type line ctx reads",

@@ -37,6 +37,7 @@ _TYPE_FORMS = sorted({form for e in map(re.escape, _EMPHASIS)
 _TYPE_VARIANT = re.compile(r"^\s{0,3}(?:" + "|".join(_TYPE_FORMS) + r")\s*$", re.IGNORECASE)
 # Every accepted type line contains this; a cheap test before a message is read line by line.
 TYPE_ANYWHERE = re.compile(r"type[\W_]{0,3}\s*:[\W_]{0,3}\s*plan", re.IGNORECASE)
+_TYPE_NEAR = re.compile(r"^[\W_]*type[\W_]*:[\W_]*plan\b", re.IGNORECASE)
 _HEADING_VARIANT = re.compile(
     r"^\s{0,3}#{2,4}\s+Task\s+([A-Za-z0-9][A-Za-z0-9._-]*)(?:\s*:|\s+-|\s*[–—])\s*(\S.*?)\s*$", re.IGNORECASE)
 _TASK_HEADING = re.compile(r"^### Task (\S+): (.*)$")
@@ -133,7 +134,7 @@ def mentions_plan(text: str) -> int | None:
     """Index of the first line that looks like a type line but is not read as one (for the refusal)."""
     if not TYPE_ANYWHERE.search(text):
         return None
-    return next((i for i, line in enumerate(text.splitlines()) if TYPE_ANYWHERE.search(line)), None)
+    return next((i for i, line in enumerate(text.splitlines()) if _TYPE_NEAR.match(line)), None)
 
 
 def _yaml_block(lines: list[str], canonical: list[str], start: int, label: str) -> tuple[int, int]:

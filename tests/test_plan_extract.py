@@ -324,3 +324,20 @@ def test_real_transcript_two_plans_in_one_reply_are_refused(repo):
     assert "two plans in one message, at line 3 '**Type:** Plan' and line 29 '**Type:** Plan'" in proc.stderr
     assert "hint: write one plan per message" in proc.stderr
     assert not (repo / ".parallel/plans").exists()
+
+
+def test_a_newer_plan_that_cannot_be_read_is_refused_not_passed_over(repo, tmp_path):
+    newer = PLAN.replace("**Type:** Plan", "# Type: Plan").replace("user-dashboard", "newer")
+    path = write_transcript(tmp_path / "t.jsonl", [record("assistant", PLAN, mid="msg_a"),
+                                                   record("assistant", newer, mid="msg_b")])
+    proc = extract(repo, path)
+    assert proc.returncode == 2
+    assert "no plan found: line 3 '# Type: Plan' is not a type line ctx reads" in proc.stderr
+    assert "hint: write it as '**Type:** Plan' on a line of its own" in proc.stderr
+    assert not (repo / ".parallel/plans").exists()
+    # words about the plan after it are not a plan
+    path = write_transcript(tmp_path / "t2.jsonl", [record("assistant", PLAN, mid="msg_a"),
+                                                    record("assistant", "I wrote it with a Type: Plan line.", mid="msg_b")])
+    proc = extract(repo, path)
+    assert proc.returncode == 0, proc.stderr
+    assert "user-dashboard" in (repo / ".parallel/plans/plan.yaml").read_text()
