@@ -70,21 +70,22 @@ def _now() -> str:
 
 def _build(plan: plan_text.PlanText) -> tuple[dict, dict[str, str]]:
     """plan.yaml content and {task id: task file text}; refuses ids that cannot be file names."""
-    data, sections, label = plan.data, plan.sections, plan.label
+    data, sections = plan.data, plan.sections
     metadata = data.get("metadata") or {}
-    if not isinstance(metadata, dict):
-        raise data_error(f"{label}: metadata: expected a mapping")
     stamp = _now()
     metadata = {"name": metadata.get("name") or "plan", "created": str(metadata.get("created") or stamp),
                 "status": "ready", **{k: v for k, v in metadata.items() if k not in ("name", "created", "status")}}
     entries, files = [], {}
     for n, task in enumerate(data["tasks"]):
         if not isinstance(task, dict) or "id" not in task:
-            raise data_error(f"{label}: tasks[{n}]: each task needs an 'id'")
+            raise plan.task_error(n, "each task needs an 'id'")
         tid = str(task["id"])
         why = validate.id_problem(tid)
         if why:
-            raise data_error(f"{label}: tasks[{n}].id: {why}")
+            raise plan.task_error(n, f"id: {why}", hint="ids look like auth-api: lowercase, digits, '.', '_', '-'")
+        seen = next((k for k, e in enumerate(entries) if e["id"] == tid), None)
+        if seen is not None:
+            raise plan.task_error(n, f"id: duplicate id '{tid}' (also tasks[{seen}])", hint="give each task its own id")
         if tid not in sections:
             raise plan.missing_section(tid)
         entry = {"id": tid, "name": task.get("name", tid), "file": f"tasks/{tid}.md",
@@ -113,7 +114,8 @@ def extract(ws: Workspace, *, transcript_path: str | None = None, session: str |
             return WrittenPlan(_name_of(ws), [], source, None, unchanged=True)
         raise data_error(f"{rel(ws, ws.plan_file)}: a plan exists already",
                          hint="ctx plan extract --force archives it under .parallel/archive/ and writes the new one")
-    plan_yaml, files = _build(plan_text.parse(text, label))
+    plan = plan_text.parse(text, label)
+    plan_yaml, files = _build(plan)
     plan_yaml["metadata"]["source_message"] = message_id
     ws.parallel.mkdir(parents=True, exist_ok=True)
     ws.ensure_excluded()
@@ -126,9 +128,7 @@ def extract(ws: Workspace, *, transcript_path: str | None = None, session: str |
             (staging / "tasks" / f"{tid}.md").write_text(text, encoding="utf-8")
         found = validate.problems(ws, staging)
         if found:
-            first = found[0]
-            field = f"{first.field}: " if first.field else ""
-            raise data_error(f"{label}: the plan is not valid: {field}{first.message}")
+            raise plan.invalid(found[0].file, found[0].field, found[0].message)
         archived = archive_plans(ws) if ws.plans.exists() else None
         os.replace(staging, ws.plans)
     finally:

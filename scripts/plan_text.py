@@ -27,6 +27,7 @@ from .errors import CtxError, data_error
 
 TYPE_LINE = "**Type:** Plan"
 HEADING = "### Task <id>: <name>"
+TASK_FORM = "a task in the yaml block looks like: - {id: auth-api, name: Auth API, priority: high, dependencies: []}"
 FORM = (f"expected form: a line '{TYPE_LINE}', then one ```yaml block holding 'metadata: {{name: ...}}' "
         f"and 'tasks:' (- {{id, name, priority, dependencies}}), then one '{HEADING}' section per task")
 
@@ -53,9 +54,33 @@ class PlanText:
     lines: list[str]  # as written
     heading_at: dict[str, int]  # task id -> index of its heading line
     label: str
+    yaml_at: int = 0  # index of the yaml block's opening fence
+    task_at: tuple[int, ...] = ()  # index of the line where each entry of 'tasks' starts
 
     def quote(self, index: int) -> str:
         return quote(self.lines, index)
+
+    def task_error(self, n: int, message: str, hint: str = TASK_FORM) -> CtxError:
+        """A refusal about the n-th task of the yaml block, quoting the line where it starts."""
+        where = self.quote(self.task_at[n]) if n < len(self.task_at) else self.quote(self.yaml_at)
+        return data_error(f"{self.label}: tasks[{n}] at {where}: {message}", hint=hint)
+
+    def invalid(self, file: str, field: str, message: str) -> CtxError:
+        """A refusal for what plan validation found, quoting the task's line in the yaml block."""
+        ids = [str(t.get("id")) if isinstance(t, dict) else "" for t in self.data["tasks"]]
+        m = re.match(r"tasks\[(\d+)\]\.?(.*)", field)
+        if m:
+            rest = f"{m.group(2)}: " if m.group(2) else ""
+            return self.task_error(int(m.group(1)), rest + message)
+        named = re.search(r"(?:^|/)tasks/([^/]+)\.md$", file) or re.match(r"dependency cycle: (\S+)", message)
+        if named and named.group(1) in ids:
+            if message.startswith("dependency cycle"):
+                return self.task_error(ids.index(named.group(1)), message,
+                                       hint="dependencies must not form a cycle: drop one of them")
+            return self.task_error(ids.index(named.group(1)), f"{field}: {message}" if field else message)
+        field = f"{field}: " if field else ""
+        return data_error(f"{self.label}: the plan at {self.quote(self.yaml_at)} is not valid: {field}{message}",
+                          hint=FORM)
 
     def missing_section(self, task_id: str) -> CtxError:
         """The refusal for a task of the yaml block with no section, pointing at a near miss if any."""
@@ -159,9 +184,19 @@ def _yaml_block(lines: list[str], canonical: list[str], start: int, label: str) 
     raise data_error(f"{label}: {quote(lines, start)} is followed by no ```yaml block", hint=FORM)
 
 
-def _load_yaml(lines: list[str], opened: int, closed: int, label: str) -> dict[str, Any]:
+def _task_starts(block: str, opened: int) -> tuple[int, ...]:
+    """Message line index where each entry of the block's 'tasks' list starts."""
+    root = yaml.compose(block, Loader=yaml.SafeLoader)
+    for key, value in root.value if isinstance(root, yaml.MappingNode) else ():
+        if key.value == "tasks" and isinstance(value, yaml.SequenceNode):
+            return tuple(opened + 1 + item.start_mark.line for item in value.value)
+    return ()
+
+
+def _load_yaml(lines: list[str], opened: int, closed: int, label: str) -> tuple[dict[str, Any], tuple[int, ...]]:
+    block = "\n".join(lines[opened + 1:closed])
     try:
-        data = yaml.safe_load("\n".join(lines[opened + 1:closed]))
+        data = yaml.safe_load(block)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at {quote(lines, min(opened + 1 + mark.line, closed - 1))}" if mark else ""
@@ -170,7 +205,10 @@ def _load_yaml(lines: list[str], opened: int, closed: int, label: str) -> dict[s
     if not isinstance(data, dict) or not isinstance(data.get("tasks"), list):
         raise data_error(f"{label}: the yaml block at {quote(lines, opened)} needs 'metadata' and a 'tasks' list",
                          hint=FORM)
-    return data
+    if not isinstance(data.get("metadata") or {}, dict):
+        raise data_error(f"{label}: the yaml block at {quote(lines, opened)}: metadata: expected a mapping",
+                         hint="metadata looks like: metadata: {name: user-dashboard}")
+    return data, _task_starts(block, opened)
 
 
 def parse(text: str, label: str) -> PlanText:
@@ -184,7 +222,7 @@ def parse(text: str, label: str) -> PlanText:
         raise data_error(f"{label}: two plans in one message, at {quote(lines, starts[0])} and "
                          f"{quote(lines, starts[1])}", hint="write one plan per message; " + FORM)
     opened, closed = _yaml_block(lines, canonical, starts[0], label)
-    data = _load_yaml(lines, opened, closed, label)
+    data, task_at = _load_yaml(lines, opened, closed, label)
     sections: dict[str, list[str]] = {}
     heading_at: dict[str, int] = {}
     current: list[str] | None = None
@@ -202,4 +240,4 @@ def parse(text: str, label: str) -> PlanText:
         elif current is not None:
             current.append(lines[i])
     bodies = {tid: "\n".join(body).strip("\n") + "\n" for tid, body in sections.items()}
-    return PlanText(data, bodies, lines, heading_at, label)
+    return PlanText(data, bodies, lines, heading_at, label, opened, task_at)

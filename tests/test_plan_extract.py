@@ -243,24 +243,42 @@ REFUSED = {
     "two sections for one task": (PLAN + "\n#### Task auth-api - Again\n",
                                   "two sections for task 'auth-api', at line 13 '### Task auth-api: Auth API' and line 28 '#### Task auth-api - Again'",
                                   "merge them"),
-    "path traversal id": (PLAN.replace("id: auth-api,", "id: ../evil,"), "not a valid task id", None),
-    "cycle": (PLAN.replace("dependencies: []}", "dependencies: [dashboard-ui]}"), "dependency cycle", None),
-    "unknown dependency": (PLAN.replace("dependencies: [auth-api]", "dependencies: [ghost]"), "unknown task 'ghost'", None),
-    "bad priority": (PLAN.replace("priority: high", "priority: urgent"), "priority", None),
+    "path traversal id": (PLAN.replace("id: auth-api,", "id: ../evil,"),
+                          "tasks[0] at line 9 '- {id: ../evil, name: Auth API, priority: high, dependencies: []}': "
+                          "id: '../evil' is not a valid task id", "ids look like auth-api"),
+    "task without an id": (PLAN.replace("  - {id: auth-api, ", "  - {"),
+                           "tasks[0] at line 9 '- {name: Auth API, priority: high, dependencies: []}': each task needs an 'id'",
+                           "a task in the yaml block looks like: - {id: auth-api, name: Auth API"),
+    "duplicate id": (PLAN.replace("id: dashboard-ui,", "id: auth-api,"),
+                     "tasks[1] at line 10 '- {id: auth-api, name: Dashboard UI", "give each task its own id"),
+    "metadata not a mapping": (PLAN.replace("name: user-dashboard", "- x"),
+                               "the yaml block at line 5 '```yaml': metadata: expected a mapping",
+                               "metadata looks like: metadata: {name: user-dashboard}"),
+    "cycle": (PLAN.replace("dependencies: []}", "dependencies: [dashboard-ui]}"),
+              "tasks[0] at line 9 '- {id: auth-api, name: Auth API, priority: high, dependencies: [dashboard-ui]}': "
+              "dependency cycle: auth-api -> dashboard-ui -> auth-api", "dependencies must not form a cycle"),
+    "unknown dependency": (PLAN.replace("dependencies: [auth-api]", "dependencies: [ghost]"),
+                           "tasks[1] at line 10 '- {id: dashboard-ui, name: Dashboard UI, priority: medium, "
+                           "dependencies: [gho...': dependencies: unknown task 'ghost'", "a task in the yaml block looks like"),
+    "bad priority, block style": (PLAN.replace("  - {id: dashboard-ui, name: Dashboard UI, priority: medium, "
+                                               "dependencies: [auth-api], labels: [ui], test: \"pytest -q\"}",
+                                               "  - id: dashboard-ui\n    name: Dashboard UI\n    priority: urgent"),
+                                  "tasks[1] at line 10 '- id: dashboard-ui': priority: 'urgent' is not one of",
+                                  "a task in the yaml block looks like"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_refusals_quote_the_line_show_the_form_and_write_nothing(repo, tmp_path, case):
     text, expected, hint = REFUSED[case]
+    assert hint
     path = write_transcript(tmp_path / "t.jsonl", [record("assistant", text)])
     proc = extract(repo, path)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert "Traceback" not in proc.stderr and 1 <= len(lines) <= 2
     assert lines[0].startswith("ctx: error: ") and expected in lines[0], proc.stderr
-    if hint:
-        assert lines[1].startswith("hint: ") and hint in lines[1], proc.stderr
+    assert lines[1].startswith("hint: ") and hint in lines[1], proc.stderr
     assert not (repo / ".parallel/plans").exists()
     assert not (tmp_path / "evil.md").exists()
 
