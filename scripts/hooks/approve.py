@@ -85,6 +85,8 @@ def _cd(ctx: Context, where: Where, words: list[Word]) -> Where:
     physical = os.path.realpath(os.path.join(where.physical, target))  # `cd -P`, and what git -C does
     if not _in_area(ctx, logical) or not _in_area(ctx, physical):
         raise Unsafe("cd out of the " + ("task's worktree" if ctx.scope else "repository"))
+    if not os.path.isdir(physical):
+        raise Unsafe("cd to a folder that does not exist")
     if os.path.realpath(logical) != physical:
         raise Unsafe("cd whose logical and physical targets differ (a symlink and '..')")
     return Where(logical, physical)
@@ -99,6 +101,8 @@ def _git(ctx: Context, cwd: str, words: list[Word]) -> str:
             if value.glob or not value.text or any(ord(c) < 32 for c in value.text):
                 raise Unsafe("git -C with a glob, an empty or a control character")
             target = os.path.realpath(os.path.join(cwd, value.text))
+            if not os.path.isdir(target):
+                raise Unsafe("git -C to a folder that does not exist")
             if not _in_area(ctx, target):
                 raise Unsafe("git -C outside the " + ("task's worktree" if ctx.scope else "repository"))
             cwd = target

@@ -115,6 +115,8 @@ def parse(table: Table, words: list[Word], call: Call, extra: frozenset[str] = f
             if text in table.valued:
                 if i + 1 >= len(words):
                     raise Unsafe(f"option {text} without a value")
+                if words[i + 1].glob:
+                    raise Unsafe(f"a glob as the value of {text}")
                 call.values.setdefault(text, []).append(words[i + 1])
                 i += 1
             elif table is _COMMIT and text.startswith("-m") and len(text) > 2:
@@ -148,8 +150,8 @@ def _bundle(table: Table, text: str, words: list[Word], i: int, call: Call) -> b
     if not body or any(c not in table.bundle for c in body):
         return False
     if message:
-        if i + 1 >= len(words):
-            raise Unsafe(f"option {text} without a value")
+        if i + 1 >= len(words) or words[i + 1].glob:
+            raise Unsafe(f"option {text} without a value, or with a glob")
         call.values.setdefault("-m", []).append(words[i + 1])
     return True
 
