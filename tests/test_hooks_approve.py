@@ -238,6 +238,9 @@ def test_a_150000_character_command_is_refused_at_once(planned):
     from ctx.hooks import shell
     from ctx.hooks.approve import decide
     huge = "git status " + "a" * 150_000
+    event = json.dumps({"cwd": str(planned), "tool_name": "Bash", "tool_input": {"command": huge}})
+    proc = subprocess.run(HOOK, input=event, capture_output=True, text=True, timeout=60)  # a guard, not a measure
+    assert proc.returncode == 0 and proc.stdout == ""
     assert decide(huge, str(planned)) is None
     with pytest.raises(shell.Unsafe, match="longer than"):
         shell.split(huge)
