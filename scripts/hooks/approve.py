@@ -63,10 +63,12 @@ class Context:
         return branch
 
 
-@dataclass
 class Where:
-    logical: str  # the folder as the shell names it ($PWD)
-    physical: str  # the folder the process is in
+    __slots__ = ("logical", "physical")
+
+    def __init__(self, logical: str, physical: str):
+        self.logical = logical  # the folder as the shell names it ($PWD)
+        self.physical = physical  # the folder the process is in
 
 
 def _in_area(ctx: Context, path: str) -> bool:

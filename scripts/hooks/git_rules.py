@@ -10,40 +10,45 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from . import state
 from .shell import Unsafe, Word
 
 _NUM = r"\d{1,6}"
 _TEXT = r"[^\x00-\x1f\x7f]+"
-_REV = re.compile(r"(?:[\w@][\w./@{}^~+-]*)?(?:\.\.\.?(?:[\w@][\w./@{}^~+-]*)?)?(?::[^\x00-\x1f\x7f]*)?")
-_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,200}")
+# Patterns are compiled when first used (re caches them): the hook's start-up time counts.
+_REV = r"(?:[\w@][\w./@{}^~+-]*)?(?:\.\.\.?(?:[\w@][\w./@{}^~+-]*)?)?(?::[^\x00-\x1f\x7f]*)?"
+_BRANCH = r"[A-Za-z0-9][A-Za-z0-9._/-]*"
 
 
-@dataclass(frozen=True)
 class Table:
-    flags: frozenset[str] = frozenset()  # whole words
-    glued: tuple[str, ...] = ()  # regexes an option word must match in full (`--format=...`)
-    valued: frozenset[str] = frozenset()  # options whose value is the next word
-    bundle: str = ""  # single-letter flags that may be written together (`-as`)
+    """The options of one subcommand (a plain class: the hook's start-up time counts)."""
+    __slots__ = ("flags", "glued", "valued", "bundle")
+
+    def __init__(self, flags: frozenset[str], glued: str, valued: frozenset[str], bundle: str):
+        self.flags = flags  # whole words
+        self.glued = glued  # a regex an option word may match in full (`--format=...`), compiled when first used
+        self.valued = valued  # options whose value is the next word
+        self.bundle = bundle  # single-letter flags that may be written together (`-as`)
 
 
-@dataclass
 class Call:
     """One git command: where it runs and what it was given."""
-    cwd: str  # the physical folder git starts in
-    top: str  # the checkout git will use (main checkout or a task worktree)
-    options: list[str] = field(default_factory=list)
-    values: dict[str, list[Word]] = field(default_factory=dict)
-    before: list[Word] = field(default_factory=list)  # positional words before `--`
-    after: list[Word] = field(default_factory=list)  # words after `--`
-    dashes: bool = False
+    __slots__ = ("cwd", "top", "options", "values", "before", "after", "dashes")
+
+    def __init__(self, cwd: str, top: str):
+        self.cwd = cwd  # the physical folder git starts in
+        self.top = top  # the checkout git will use (main checkout or a task worktree)
+        self.options: list[str] = []
+        self.values: dict[str, list[Word]] = {}
+        self.before: list[Word] = []  # positional words before `--`
+        self.after: list[Word] = []  # words after `--`
+        self.dashes = False
 
 
 def _table(flags: str = "", glued: tuple[str, ...] = (), valued: str = "", bundle: str = "") -> Table:
-    return Table(frozenset(flags.split()), tuple(re.compile(g) for g in glued), frozenset(valued.split()), bundle)
+    return Table(frozenset(flags.split()), "|".join(f"(?:{g})" for g in glued), frozenset(valued.split()), bundle)
 
 
 _READ = _table(
@@ -123,7 +128,7 @@ def parse(table: Table, words: list[Word], call: Call, extra: frozenset[str] = f
                 call.values.setdefault("-m", []).append(Word(text[2:], message=word.message))
             elif table is _COMMIT and text.startswith("--message="):
                 call.values.setdefault("-m", []).append(Word(text[len("--message="):], message=word.message))
-            elif text in table.flags or text in extra or any(g.fullmatch(text) for g in table.glued):
+            elif text in table.flags or text in extra or bool(table.glued and re.fullmatch(table.glued, text)):
                 _plain(text)
             elif _bundle(table, text, words, i, call):
                 if text.endswith("m"):
@@ -209,7 +214,7 @@ def revisions_or_paths(call: Call) -> None:
     """Before `--`: revisions, or paths (a word that names an existing file is a path to git)."""
     for word in call.before:
         text = word.text
-        if word.glob or not _REV.fullmatch(text) or not text or os.path.lexists(os.path.join(call.cwd, text)):
+        if word.glob or not re.fullmatch(_REV, text) or not text or os.path.lexists(os.path.join(call.cwd, text)):
             path_inside(call, word)
     for word in call.after:
         path_inside(call, word)
@@ -217,16 +222,17 @@ def revisions_or_paths(call: Call) -> None:
 
 def revisions_only(call: Call) -> None:
     for word in call.before + call.after:
-        if word.glob or not word.text or not _REV.fullmatch(word.text):
+        if word.glob or not word.text or not re.fullmatch(_REV, word.text):
             raise Unsafe(f"revision {word.text!r}")
 
 
 # --- subcommands ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
 class Rule:
-    table: Table
-    check: Callable[..., None]
+    __slots__ = ("table", "check")
+
+    def __init__(self, table: Table, check: Callable[..., None]):
+        self.table, self.check = table, check
 
 
 def _status(call, policy):
@@ -242,7 +248,7 @@ def _branch(call, policy):
     if call.before and not listing or call.after:
         raise Unsafe("git branch that creates, renames or deletes a branch")
     for word in call.before + call.values.get("--points-at", []):
-        if word.glob or not _REV.fullmatch(word.text.replace("*", "x")):
+        if word.glob or not re.fullmatch(_REV, word.text.replace("*", "x")):
             raise Unsafe(f"git branch pattern {word.text!r}")
 
 
@@ -273,7 +279,7 @@ def _fetch(call, policy):
     if positional and positional[0] != "origin":
         raise Unsafe("git fetch from a remote other than origin")
     for ref in positional[1:]:
-        if not _BRANCH.fullmatch(ref) or ".." in ref or ref.endswith((".lock", "/", ".")):
+        if not (len(ref) < 200 and re.fullmatch(_BRANCH, ref)) or ".." in ref or ref.endswith((".lock", "/", ".")):
             raise Unsafe(f"git fetch refspec {ref!r}")
 
 
