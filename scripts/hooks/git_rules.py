@@ -125,9 +125,9 @@ def parse(table: Table, words: list[Word], call: Call, extra: frozenset[str] = f
                 call.values.setdefault(text, []).append(words[i + 1])
                 i += 1
             elif table is _COMMIT and text.startswith("-m") and len(text) > 2:
-                call.values.setdefault("-m", []).append(Word(text[2:], message=word.message))
+                call.values.setdefault("-m", []).append(Word(text[2:]))
             elif table is _COMMIT and text.startswith("--message="):
-                call.values.setdefault("-m", []).append(Word(text[len("--message="):], message=word.message))
+                call.values.setdefault("-m", []).append(Word(text[len("--message="):]))
             elif text in table.flags or text in extra or bool(table.glued and re.fullmatch(table.glued, text)):
                 _plain(text)
             elif _bundle(table, text, words, i, call):

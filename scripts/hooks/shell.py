@@ -35,8 +35,7 @@ class Unsafe(Exception):
 class Word:
     text: str
     glob: bool = False  # holds an unquoted * ? or [
-    lead: str = ""  # the unquoted text before the first glob character (what the shell keeps)
-    message: bool = False  # holds a heredoc body
+    lead: str = ""  # the text before the first glob character (what the shell keeps)
 
 
 def _balanced(body: str) -> bool:
@@ -86,19 +85,19 @@ def split(command: str) -> list[list[Word]]:
         raise Unsafe(f"a command longer than {MAX_CHARS} characters")
     commands: list[list[Word]] = [[]]
     word: list[str] | None = None
-    glob = message = False
+    glob = False
     lead: list[str] = []
     count = 0
     i, n = 0, len(command)
 
     def finish() -> None:
-        nonlocal word, glob, message, lead, count
+        nonlocal word, glob, lead, count
         if word is not None:
-            commands[-1].append(Word("".join(word), glob, "".join(lead) if glob else "", message))
+            commands[-1].append(Word("".join(word), glob, "".join(lead) if glob else ""))
             count += 1
             if count > MAX_WORDS:
                 raise Unsafe(f"more than {MAX_WORDS} words")
-        word, glob, message, lead = None, False, False, []
+        word, glob, lead = None, False, []
 
     def add(text: str) -> None:
         nonlocal word
@@ -147,7 +146,6 @@ def split(command: str) -> list[list[Word]]:
                 elif d == "$":
                     body, i = _heredoc(command, i)
                     add(body)
-                    message = True
                 elif d == "`":
                     raise Unsafe("backticks")
                 else:
@@ -166,6 +164,8 @@ def split(command: str) -> list[list[Word]]:
             raise Unsafe("a control character")
         elif word is None and c in "~#!":
             raise Unsafe({"~": "'~' expansion", "#": "a comment", "!": "'!'"}[c])
+        elif c == "~" and command[i - 1] in "=:":
+            raise Unsafe("'~' after '=' or ':' (bash expands it in words shaped like assignments)")
         elif c == "=" and word is None:
             raise Unsafe("a word starting with '=' (zsh expands it to a program path)")
         else:
