@@ -309,3 +309,33 @@ def test_relative_cd_is_not_trusted_when_cdpath_is_set(planned):
     redirected = subprocess.run(HOOK, input=json.dumps(event), capture_output=True, text=True,
                                 env=dict(os.environ, CDPATH="/tmp"))
     assert redirected.stdout == ""
+
+
+@pytest.mark.parametrize("version", ["2", "3", "4"])
+def test_index_reader_agrees_with_git_ls_files(repo, version):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from ctx.hooks import index
+    for n in range(12):  # names of every length around the 8-byte padding, and shared prefixes for version 4
+        (repo / f".parallel-{'x' * n}").write_text("x\n")
+    (repo / "zz-intent.py").write_text("x\n")
+    git(repo, "add", ".")
+    git(repo, "add", "-N", "zz-intent.py")  # an extended flag (version 3)
+    git(repo, "update-index", "--index-version", version)
+    gitdir = str(repo / ".git")
+    assert not index.tracks(gitdir, ".parallel/")
+    assert index.tracks(gitdir, "zz-intent")
+    (repo / ".parallel").mkdir()
+    (repo / ".parallel" / "plan.yaml").write_text("x\n")
+    git(repo, "add", "-f", ".parallel")
+    git(repo, "update-index", "--index-version", version)
+    assert ".parallel/plan.yaml" in git(repo, "ls-files")
+    assert index.tracks(gitdir, ".parallel/")
+
+
+def test_an_index_the_reader_cannot_be_sure_of_counts_as_tracked(repo):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from ctx.hooks import index
+    git(repo, "update-index", "--split-index")
+    assert index.tracks(str(repo / ".git"), ".parallel/")
+    (repo / ".git" / "index").write_bytes(b"DIRC\x00\x00\x00\x09")
+    assert index.tracks(str(repo / ".git"), ".parallel/")
