@@ -266,7 +266,7 @@ def _add(call, policy):
 
 
 def _commit(call, policy):
-    if not call.values.get("-m"):
+    if not call.values.get("-m") and not call.values.get("--message"):
         raise Unsafe("git commit without -m (an editor, or a message read from a file)")
     if any(o in _NO_VERIFY for o in call.options) and not policy.allow_no_verify:
         raise Unsafe("git commit --no-verify (hooks skipped)")
