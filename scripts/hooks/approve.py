@@ -36,16 +36,15 @@ class Context:
         """The folder every cd, -C and git command must stay in."""
         return state.real(self.scope.worktree) if self.scope else self.root
 
-    def checkouts(self) -> set[str]:
-        """The checkouts git may run in: the main checkout and the plan's task worktrees, or the scope's one."""
+    def may_run_git_in(self, top: str) -> bool:
+        """Git may use this checkout: the main checkout or a task worktree of the plan, or only the scope's."""
         if self.scope:
-            return {state.real(self.scope.worktree)}
-        found = {self.root}
-        for tid in self.task_ids:
-            path = os.path.join(self.root, "worktrees", tid)
-            if os.path.isfile(os.path.join(path, ".git")) and state.main_root(path) == self.root:
-                found.add(state.real(path))
-        return found
+            return top == state.real(self.scope.worktree)
+        if top == self.root:
+            return True
+        worktrees = os.path.join(self.root, "worktrees")
+        return (os.path.dirname(top) == worktrees and os.path.basename(top) in self.task_ids
+                and os.path.isfile(os.path.join(top, ".git")) and state.main_root(top) == self.root)
 
     def on_branch(self, call: git_rules.Call, action: str) -> str:
         """The branch checked out where a commit or push runs, if this caller may commit or push there."""
@@ -122,7 +121,7 @@ def _git(ctx: Context, cwd: str, words: list[Word]) -> str:
     if not _in_area(ctx, cwd):
         raise Unsafe("git run outside the " + ("task's worktree" if ctx.scope else "repository"))
     top = state.repository_of(cwd)
-    if top is None or top not in ctx.checkouts():
+    if top is None or not ctx.may_run_git_in(top):
         raise Unsafe("git run in a repository other than the main checkout or a task worktree")
     call = git_rules.Call(cwd=cwd, top=top)
     git_rules.parse(rule.table, words[i + 1:], call, git_rules.extra_flags(sub, ctx.allow_no_verify))
