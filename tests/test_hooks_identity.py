@@ -24,12 +24,15 @@ TEST = "python3 -c 'print(42)'"
 
 
 def hook(repo: Path, tool: str, tool_input: dict, agent: str | None = "a1", agent_type: str = EXECUTOR,
-         session: str = "s1") -> dict | None:
-    event = {"session_id": session, "transcript_path": "/nonexistent", "cwd": str(repo),
+         session: str = "s1", cwd: Path | None = None, task_env: str | None = None) -> dict | None:
+    event = {"session_id": session, "transcript_path": "/nonexistent", "cwd": str(cwd or repo),
              "hook_event_name": "PreToolUse", "tool_name": tool, "tool_input": tool_input, "tool_use_id": "t"}
     if agent is not None:
         event.update(agent_id=agent, agent_type=agent_type)
-    proc = subprocess.run(HOOK, input=json.dumps(event), capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CTX_")}
+    if task_env:
+        env["CTX_TASK_ID"] = task_env
+    proc = subprocess.run(HOOK, input=json.dumps(event), capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     return json.loads(proc.stdout)["hookSpecificOutput"] if proc.stdout.strip() else None
 
@@ -300,3 +303,27 @@ def test_the_claims_live_where_no_worktree_or_clone_sees_them(claimed):
     assert git(claimed, "status", "--porcelain") == ""
     assert git(wt(claimed, "alpha"), "status", "--porcelain") == ""
     assert os.path.isfile(wt(claimed, "alpha") / ".git")  # a worktree has no place of its own for them
+
+
+# --- headless agents of `ctx run` --------------------------------------------------------------------
+
+def test_a_headless_agent_of_ctx_run_is_confined_to_the_task_it_was_started_for(repo):
+    alpha = wt(repo, "alpha")
+
+    def ask(tool, tool_input, cwd=alpha, task="alpha"):
+        answer = hook(repo, tool, tool_input, agent=None, cwd=cwd, task_env=task)
+        return answer and answer["permissionDecision"]
+
+    assert ask("Write", {"file_path": str(alpha / "x.py")}) == "allow"
+    assert ask("Edit", {"file_path": str(repo / "app.py")}) == "deny"
+    assert ask("Write", {"file_path": str(wt(repo, "beta") / "x.py")}) == "deny"
+    assert ask("Bash", {"command": "git add -A && git commit -m x"}) == "allow"
+    assert ask("Bash", {"command": TEST}) == "allow"
+    assert ask("Bash", {"command": f"cd {repo} && git commit -m x"}) == "deny"
+    assert ask("Bash", {"command": "ctx task complete beta"}) == "deny"
+    assert ask("Bash", {"command": "ctx task complete alpha"}) == "allow"
+    # started for another task, or not in the task's worktree: the usual rules of a main conversation
+    assert ask("Write", {"file_path": str(alpha / "x.py")}, task="beta") is None
+    assert ask("Write", {"file_path": str(repo / "x.py")}, cwd=repo) is None
+    assert ask("Bash", {"command": TEST}, task="beta") is None
+    assert claims(repo) == {}

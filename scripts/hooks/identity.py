@@ -239,3 +239,17 @@ def finish(root: str, agent: Agent) -> None:
         if isinstance(mine, dict) and not mine.get("done"):
             mine["done"] = time.time()
             _write_claims(root, claims)
+
+
+def started_for(root: str, cwd: str) -> Scope | None:
+    """The task of a headless agent `ctx run` started: CTX_TASK_ID in the environment ctx gave the agent's
+    process (no tool call can change it), and the session running in that task's worktree."""
+    task_id = os.environ.get("CTX_TASK_ID")
+    if not task_id or "/" in task_id or task_id.startswith("."):
+        return None
+    worktree = os.path.realpath(os.path.join(root, "worktrees", task_id))
+    here = os.path.realpath(cwd)
+    if here != worktree and not here.startswith(worktree + os.sep):
+        return None
+    plan = _plan(root)
+    return scope_of(root, task_id) if plan is not None and task_id in plan.task_ids else None
