@@ -12,6 +12,8 @@ EVENTS = {"pre-tool-use": "PreToolUse", "user-prompt-submit": "UserPromptSubmit"
 def _answer(event: str, data: dict) -> dict | None:
     cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else os.getcwd()
     if event == "PreToolUse":
+        if data.get("tool_name") != "Bash" and not data.get("agent_id") and not os.environ.get("CTX_TASK_ID"):
+            return None  # the main conversation's own edits: left to Claude Code, without loading the rules
         from .permissions import answer
         return answer(data, cwd)
     if event == "UserPromptSubmit":
