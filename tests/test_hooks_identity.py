@@ -235,6 +235,35 @@ def test_an_executor_runs_git_only_in_its_worktree_on_its_branch(claimed):
     assert bash(claimed, f"cd {alpha} && git push origin feature/beta") in (None, "deny")
 
 
+def test_cd_is_judged_the_way_the_shell_resolves_it(claimed):
+    alpha = wt(claimed, "alpha")
+    (alpha / "sub" / "deep").mkdir(parents=True)
+    (alpha / "lnk").symlink_to(alpha / "sub" / "deep")
+    assert bash(claimed, f"cd {alpha}/lnk && git status") == "allow"
+    assert bash(claimed, f"cd {alpha}/sub/deep && cd ../.. && git status") == "allow"
+    # logically `lnk/../..` is worktrees/, where git would find the main checkout's repository
+    assert bash(claimed, f"cd {alpha}/lnk && cd ../.. && git commit --allow-empty -m x") == "deny"
+    assert bash(claimed, f"cd {alpha}/lnk/../.. && git status") == "deny"
+
+
+def test_git_in_a_repository_nested_in_the_worktree_is_refused(claimed):
+    alpha = wt(claimed, "alpha")
+    git(alpha, "init", "-q", "inner")
+    (alpha / "bare").mkdir()
+    git(alpha / "bare", "init", "-q", "--bare")
+    for folder in ("inner", "bare", "bare/refs"):
+        assert bash(claimed, f"cd {alpha}/{folder} && git status") == "deny", folder
+    assert bash(claimed, f"git -C {alpha}/inner status") == "deny"
+
+
+def test_a_completed_task_cannot_be_claimed(repo):
+    ctx(repo, "task", "start", "beta", check=True)
+    ctx(repo, "task", "complete", "beta", check=True)
+    answer = hook(repo, "Bash", {"command": "ctx task start beta"})
+    assert answer["permissionDecision"] == "deny" and "completed already" in answer["permissionDecisionReason"]
+    assert claims(repo) == {}
+
+
 def test_a_commit_from_a_worktree_on_another_branch_is_refused(claimed):
     alpha = wt(claimed, "alpha")
     git(alpha, "checkout", "-q", "-b", "elsewhere")

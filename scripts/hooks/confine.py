@@ -70,6 +70,28 @@ def _git_dir(words: list[str], cwd: str) -> tuple[str, str | None]:
     return cwd, (words[i] if i < len(words) else None)
 
 
+def _nested_repository(folder: str, scope: Scope) -> bool:
+    """A folder between `folder` and the worktree's root (not the root) is a repository of its own."""
+    while folder != scope.worktree and _inside(folder, scope.worktree):
+        if os.path.lexists(os.path.join(folder, ".git")) or all(
+                os.path.exists(os.path.join(folder, part)) for part in ("HEAD", "objects", "refs")):
+            return True
+        folder = os.path.dirname(folder)
+    return False
+
+
+def _cd(places: list[tuple[str, str]], folder: str) -> list[tuple[str, str]]:
+    """Where `cd folder` may land from each (logical, physical) place: the shell canonicalises `$PWD/folder`
+    (`..` first) and falls back to the physical path when that fails."""
+    found = []
+    for logical, physical in places:
+        canonical = os.path.normpath(os.path.join(logical, folder))
+        found.append((canonical, os.path.realpath(canonical)))
+        fallback = os.path.realpath(os.path.join(physical, folder))
+        found.append((fallback, fallback))
+    return list(dict.fromkeys(found))
+
+
 def bash_refusal(command: str, cwd: str, scope: Scope) -> str | None:
     """Why this command leaves the task's scope, or None when every part stays inside it."""
     try:
@@ -78,18 +100,21 @@ def bash_refusal(command: str, cwd: str, scope: Scope) -> str | None:
         return f"ctx: {exc}"
     where = (f"ctx: task {scope.task_id}'s agent may run git only inside its worktree {scope.worktree} "
              f"on {scope.branch}, and ctx task commands only for {scope.task_id}")
-    cwd = os.path.realpath(cwd)
+    places = [(os.path.normpath(cwd), os.path.realpath(cwd))]
     for parts in commands:
         words = [w.text for w in parts]
         name = words[0]
         if name == "cd":
-            if len(words) != 2 or not _in_worktree(words[1], cwd, scope):
-                return where + f"; cd {' '.join(words[1:])} leaves it"
-            cwd = os.path.realpath(os.path.join(cwd, words[1]))
+            if len(words) != 2:
+                return where + f"; cd {' '.join(words[1:])} is not one folder"
+            places = _cd(places, words[1])
+            if not all(_in_worktree(physical, physical, scope) for _, physical in places):
+                return where + f"; cd {words[1]} leaves it"
         elif name == "git":
-            folder, sub = _git_dir(words, cwd)
-            if not _in_worktree(folder, folder, scope):
-                return where + f"; this git would run in {folder}"
+            for _, physical in places:
+                folder, sub = _git_dir(words, physical)
+                if not _in_worktree(folder, folder, scope) or _nested_repository(folder, scope):
+                    return where + f"; this git would run in {folder}"
             if sub in ("commit", "push") and state.current_branch(scope.worktree) != scope.branch:
                 return where + f"; {scope.worktree} is not on {scope.branch}"
         elif name == "ctx":
@@ -124,7 +149,8 @@ def is_test_command(command: str, cwd: str, scope: Scope) -> bool:
         return False
     folder, rest = _cd_prefix(command)
     if folder is not None:
-        return rest == scope.test and os.path.realpath(os.path.join(cwd, folder)) == scope.worktree
+        places = _cd([(os.path.normpath(cwd), os.path.realpath(cwd))], folder)
+        return rest == scope.test and all(physical == scope.worktree for _, physical in places)
     return command == scope.test and os.path.realpath(cwd) == scope.worktree
 
 

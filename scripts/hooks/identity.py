@@ -212,6 +212,8 @@ def claim(root: str, agent: Agent, task_id: str) -> Scope:
     if not os.path.isdir(os.path.join(root, "worktrees", task_id)):
         raise Refused(f"task {task_id} has no worktree yet (ctx setup creates it)")
     statuses = plan.task_statuses()
+    if statuses.get(task_id) == "completed":
+        raise Refused(f"task {task_id} is completed already")
     with _locked(root):
         claims = _read_claims(root)
         mine = claims.get(agent.key)
