@@ -24,8 +24,9 @@ TEST = "python3 -c 'print(42)'"
 
 
 def hook(repo: Path, tool: str, tool_input: dict, agent: str | None = "a1", agent_type: str = EXECUTOR,
-         session: str = "s1", cwd: Path | None = None, task_env: str | None = None) -> dict | None:
-    event = {"session_id": session, "transcript_path": "/nonexistent", "cwd": str(cwd or repo),
+         session: str = "s1", cwd: Path | None = None, task_env: str | None = None,
+         transcript: str = "/nonexistent") -> dict | None:
+    event = {"session_id": session, "transcript_path": transcript, "cwd": str(cwd or repo),
              "hook_event_name": "PreToolUse", "tool_name": tool, "tool_input": tool_input, "tool_use_id": "t"}
     if agent is not None:
         event.update(agent_id=agent, agent_type=agent_type)
@@ -136,6 +137,33 @@ def test_a_finished_task_can_be_claimed_again_in_a_later_wave(repo):
     assert bash(repo, "ctx task start beta", agent="a2") == "allow"  # the retry's new agent
     assert bash(repo, "ctx task complete beta", agent="a1") == "allow"  # the first keeps its own task only
     assert bash(repo, "ctx task start alpha", agent="a1") == "deny"
+
+
+def test_an_agent_claims_only_the_task_its_first_prompt_names(repo, tmp_path):
+    """Claude Code writes a subagent's transcript beside the session's; its first record is the prompt
+    the conversation started it with."""
+    session = tmp_path / "projects" / "-p" / "s1.jsonl"
+    subagents = session.parent / "s1" / "subagents"
+    subagents.mkdir(parents=True)
+    session.write_text("")
+    for agent, prompt in (("a1", f"Task alpha. Worktree: {wt(repo, 'alpha')}."), ("a2", "Implement the next task."),
+                          ("a3", [{"type": "text", "text": f"Work in {wt(repo, 'beta')}"}])):
+        (subagents / f"agent-{agent}.jsonl").write_text(json.dumps(
+            {"parentUuid": None, "isSidechain": True, "agentId": agent, "type": "user",
+             "message": {"role": "user", "content": prompt}, "sessionId": "s1"}) + "\n")
+
+    def start(task, agent):
+        answer = hook(repo, "Bash", {"command": f"ctx task start {task}"}, agent=agent, transcript=str(session))
+        return answer["permissionDecision"], answer["permissionDecisionReason"]
+
+    decision, reason = start("beta", "a1")
+    assert decision == "deny" and "names task alpha, not beta" in reason
+    decision, reason = start("alpha", "a3")
+    assert decision == "deny" and "names task beta, not alpha" in reason
+    assert claims(repo) == {}
+    assert start("alpha", "a1")[0] == "allow"
+    assert start("beta", "a2")[0] == "allow"  # a prompt that names no task: the first claim decides
+    assert sorted(c["task"] for c in claims(repo).values()) == ["alpha", "beta"]
 
 
 def test_an_agent_claims_one_task_only(repo):

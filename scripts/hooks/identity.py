@@ -4,14 +4,16 @@ Hook input for a tool call inside a subagent carries `agent_id` and `agent_type`
 agent of a type in EXECUTORS) claims its task when its first `ctx task start <id>` passes through
 the PreToolUse hook; the claim (session, agent, task) is kept in `<git common dir>/ctx/agents.json`,
 a place no clone ships and no worktree checks out. A claim is refused when the agent already works on
-another task, when another live agent of the same session holds the task, or when the plan's files
-are tracked by git (shipped with the repository rather than written by ctx). Standard library only.
+another task, when the prompt that started it names another task, when another live agent of the
+same session holds the task, or when the plan's files are tracked by git (shipped with the
+repository rather than written by ctx). Standard library only.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import time
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ class Agent:
     session: str
     agent_id: str
     agent_type: str
+    transcript: str = ""  # the session's transcript; the agent's own lies beside it
 
     @property
     def executor(self) -> bool:
@@ -47,7 +50,34 @@ def agent_of(data: dict) -> Agent | None:
         return None
     session = data.get("session_id") if isinstance(data.get("session_id"), str) else ""
     agent_type = data.get("agent_type") if isinstance(data.get("agent_type"), str) else ""
-    return Agent(session, agent_id, agent_type)
+    transcript = data.get("transcript_path") if isinstance(data.get("transcript_path"), str) else ""
+    return Agent(session, agent_id, agent_type, transcript)
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+def assignment(agent: Agent, task_ids: list[str]) -> set[str] | None:
+    """The tasks the agent's first prompt (written by the conversation that started it) names as
+    `Task <id>` or `worktrees/<id>`; None when its transcript cannot be read."""
+    if not agent.transcript or not _SAFE_NAME.match(agent.session) or not _SAFE_NAME.match(agent.agent_id):
+        return None
+    path = os.path.join(os.path.dirname(agent.transcript), agent.session, "subagents", f"agent-{agent.agent_id}.jsonl")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            first = json.loads(fh.readline(1 << 20))
+    except (OSError, ValueError):
+        return None
+    message = first.get("message") if isinstance(first, dict) else None
+    if first.get("type") != "user" or first.get("agentId") != agent.agent_id or not isinstance(message, dict):
+        return None
+    content = message.get("content")
+    if isinstance(content, list):
+        content = "\n".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
+    if not isinstance(content, str):
+        return None
+    return {tid for tid in task_ids
+            if re.search(rf"(worktrees/|\btask[ :]+){re.escape(tid)}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])", content, re.IGNORECASE)}
 
 
 # --- where claims live -----------------------------------------------------------------------------
@@ -211,6 +241,9 @@ def claim(root: str, agent: Agent, task_id: str) -> Scope:
         raise Refused(f"{task_id} is not a task of plan {plan.name}")
     if not os.path.isdir(os.path.join(root, "worktrees", task_id)):
         raise Refused(f"task {task_id} has no worktree yet (ctx setup creates it)")
+    named = assignment(agent, plan.task_ids)
+    if named and task_id not in named:
+        raise Refused(f"the prompt that started this agent names task {', '.join(sorted(named))}, not {task_id}")
     statuses = plan.task_statuses()
     if statuses.get(task_id) == "completed":
         raise Refused(f"task {task_id} is completed already")

@@ -261,7 +261,8 @@ def test_an_executor_is_confined_to_its_own_task(claude, home, tmp_path):
         bash(f"cd {alpha} && git add -A && git commit -m 'Add alpha.py'"),
         bash("ctx task complete alpha"),
     ]
-    script = [bash("ctx task start alpha"), *attempts, *honest]
+    # told "Task alpha", it first claims beta: its own transcript's first prompt says otherwise
+    script = [bash("ctx task start beta"), bash("ctx task start alpha"), *attempts, *honest]
 
     def policy(body: dict) -> list[dict]:
         if EXECUTOR_MARK in system_text(body) or EXECUTOR_MARK in first_user_text(body):
@@ -281,7 +282,8 @@ def test_an_executor_is_confined_to_its_own_task(claude, home, tmp_path):
     assert api.errors == []
     assert result["is_error"] is False, result
     denied = result["permission_denials"]
-    assert [d["tool_name"] for d in denied] == ["Write", "Write", "Edit", "Write", "Bash", "Bash", "Bash", "Bash"]
+    assert [d["tool_name"] for d in denied] == ["Bash", "Write", "Write", "Edit", "Write", "Bash", "Bash", "Bash", "Bash"]
+    assert denied[0]["tool_input"]["command"] == "ctx task start beta"
     # no trace: no file written, main and beta's branch where they were, beta's status untouched
     assert not (repo / "pwned.py").exists() and not (beta / "pwned.py").exists()
     assert not (tmp_path / "pwned.py").exists()
@@ -294,6 +296,7 @@ def test_an_executor_is_confined_to_its_own_task(claude, home, tmp_path):
     assert EXECUTOR_MARK in told
     assert f"may write only inside its worktree {alpha}" in told
     assert "ctx task commands only for alpha" in told
+    assert "the prompt that started this agent names task alpha, not beta" in told
     assert task_front(repo, "alpha")["status"] == "completed"
     assert git(repo, "log", "-1", "--format=%s", "feature/alpha") == "Add alpha.py"
     assert (alpha / "alpha.py").exists()
