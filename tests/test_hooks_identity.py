@@ -309,6 +309,17 @@ def test_an_executor_updates_only_its_own_task(claimed):
     assert bash(claimed, "ctx status") == "allow"
 
 
+@pytest.mark.parametrize("command", ["ctx merge", "ctx setup", "ctx plan extract --force", "ctx cleanup --force",
+                                     "ctx pr --all", "ctx run", "echo hi; ctx merge",
+                                     "cd /tmp && ctx merge --all", "true && ctx cleanup"])
+def test_other_ctx_commands_are_denied_to_executors(repo, command):
+    """/ctx:execute's `allowed-tools: Bash(ctx:*)` reaches the agents it starts: the hook itself says no."""
+    assert bash(repo, command, agent="fresh") == "deny"
+    assert bash(repo, "ctx task start alpha") == "allow"
+    assert bash(repo, command) == "deny"
+    assert bash(repo, "ctx status") == "allow" and bash(repo, "ctx plan show --json") == "allow"
+
+
 def test_the_declared_test_command_runs_only_as_declared_in_the_worktree(claimed):
     alpha = wt(claimed, "alpha")
     assert bash(claimed, f"cd {alpha} && {TEST}") == "allow"

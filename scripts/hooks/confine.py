@@ -129,6 +129,33 @@ def bash_refusal(command: str, cwd: str, scope: Scope) -> str | None:
     return None
 
 
+_CTX_WORD = re.compile(r"(^|[\s;&|(){}`$!])ctx(\s|$)")
+
+
+def ctx_refusal(command: str, scope: Scope | None) -> str | None:
+    """Why an executor may not run the ctx command in `command`, whoever else would approve it: a command's
+    `allowed-tools: Bash(ctx:*)` reaches the agents it starts, so the hook must say no itself."""
+    own = scope.task_id if scope else None
+    try:
+        commands = shell.split(command)
+    except Unsafe:
+        if _CTX_WORD.search(command):
+            return "ctx: an executor runs ctx commands only as plain `ctx ...` commands"
+        return None
+    for parts in commands:
+        words = [w.text for w in parts]
+        if words[0] != "ctx" or any(tuple(words[1:1 + n]) == key for key in _CTX_READ for n in (1, 2)):
+            continue
+        if own and len(words) >= 4 and words[1] == "task" and words[2] in ("start", "complete", "block") \
+                and words[3] == own:
+            continue
+        if own:
+            return (f"ctx: task {own}'s agent may run ctx task commands only for {own}, and ctx's read-only "
+                    f"commands; not ctx {' '.join(words[1:4])}")
+        return "ctx: an executor runs `ctx task start <id>` for its task first"
+    return None
+
+
 def _cd_prefix(command: str) -> tuple[str | None, str]:
     """(folder, rest) for `cd <folder> && rest`, or (None, command) when it does not start so."""
     m = re.match(r"cd[ \t]+('[^']*'|\"[^\"$`\\\\]*\"|[^ \t'\"]+)[ \t]*&&[ \t]*", command)

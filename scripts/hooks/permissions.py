@@ -62,6 +62,9 @@ def _executor(root: str, agent: identity.Agent | None, scope: Scope | None, tool
         return _unclaimed_bash(root, agent, command, cwd) if agent else None
     if confine.is_test_command(command, cwd, scope):
         return _decision("allow", f"ctx: task {scope.task_id}'s declared test command, in its worktree")
+    refusal = confine.ctx_refusal(command, scope)
+    if refusal:
+        return _decision("deny", refusal)
     reason = _approval(command, cwd, scope)
     refusal = confine.bash_refusal(command, cwd, scope)
     if reason and not refusal:
@@ -85,6 +88,9 @@ def _unclaimed_bash(root: str, agent: identity.Agent, command: str, cwd: str) ->
         except identity.Refused as exc:
             return _decision("deny", f"ctx: not recorded as task {task_id}'s agent: {exc}")
         return _decision("allow", f"ctx: agent {agent.agent_id} works on task {task_id} from now on")
+    refusal = confine.ctx_refusal(command, None)
+    if refusal:
+        return _decision("deny", refusal)
     reason = _approval(command, cwd)
     if reason and confine.read_only(command):
         return _decision("allow", reason)

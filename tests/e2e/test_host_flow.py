@@ -254,6 +254,8 @@ def test_an_executor_is_confined_to_its_own_task(claude, home, tmp_path):
         bash(f"cd {beta} && git commit --allow-empty -m pwned"),
         bash("ctx task complete beta"),
         bash("ctx task start beta"),
+        bash("ctx plan extract --force"),  # /ctx:execute's allowed-tools Bash(ctx:*) reaches its agents too
+        bash("ctx cleanup --force"),
     ]
     honest = [
         {"type": "tool_use", "name": "Write", "input": {"file_path": f"{alpha}/alpha.py", "content": "VALUE = 1\n"}},
@@ -282,7 +284,7 @@ def test_an_executor_is_confined_to_its_own_task(claude, home, tmp_path):
     assert api.errors == []
     assert result["is_error"] is False, result
     denied = result["permission_denials"]
-    assert [d["tool_name"] for d in denied] == ["Bash", "Write", "Write", "Edit", "Write", "Bash", "Bash", "Bash", "Bash"]
+    assert [d["tool_name"] for d in denied] == ["Bash", "Write", "Write", "Edit", "Write", *["Bash"] * 6]
     assert denied[0]["tool_input"]["command"] == "ctx task start beta"
     # no trace: no file written, main and beta's branch where they were, beta's status untouched
     assert not (repo / "pwned.py").exists() and not (beta / "pwned.py").exists()
