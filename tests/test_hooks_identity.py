@@ -211,6 +211,26 @@ def test_a_shipped_plan_is_seen_in_an_index_of_version_4(repo):
     assert plan_shipped(str(repo))
 
 
+@pytest.mark.parametrize("setup", [["-c", "core.splitIndex=true"], ["init-sha256"]])
+def test_a_shipped_plan_is_seen_in_split_and_sha256_indexes(tmp_path, setup):
+    from ctx.hooks.identity import plan_shipped
+    repo = tmp_path / "r"
+    if setup == ["init-sha256"]:
+        subprocess.run(["git", "init", "-q", "--object-format=sha256", str(repo)], check=True)
+    else:
+        subprocess.run(["git", "init", "-q", str(repo)], check=True)
+        git(repo, "config", "core.splitIndex", "true")
+    for i in range(30):
+        (repo / f"f{i:02}").write_text(str(i))
+    git(repo, "add", ".")
+    split = setup != ["init-sha256"]
+    assert plan_shipped(str(repo)) is split  # a split index cannot be read for certain: shipped
+    (repo / ".parallel").mkdir()
+    (repo / ".parallel" / "plan.yaml").write_text("x")
+    git(repo, "add", ".parallel")
+    assert plan_shipped(str(repo))
+
+
 # --- writes ----------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -120,24 +120,34 @@ def _locked(root: str):
 
 # --- the plan as ctx wrote it ----------------------------------------------------------------------
 
-def _index_paths(gitdir: str):
-    """The paths in a git index file (versions 2, 3 and 4); raises ValueError when it cannot tell."""
+def _hash_size(gitdir: str) -> int:
+    try:
+        with open(os.path.join(gitdir, "config"), encoding="utf-8", errors="replace") as fh:
+            text = fh.read(65536).lower().replace(" ", "").replace("\t", "")
+    except OSError:
+        return 20
+    return 32 if "objectformat=sha256" in text else 20
+
+
+def _index_paths(gitdir: str) -> list[bytes]:
+    """The paths in a git index file (versions 2, 3 and 4); ValueError when it cannot tell them all."""
     try:
         with open(os.path.join(gitdir, "index"), "rb") as fh:
             data = fh.read()
     except FileNotFoundError:
-        return
+        return []
     if data[:4] != b"DIRC":
         raise ValueError("not an index")
     version, count = struct.unpack(">II", data[4:12])
     if version not in (2, 3, 4):
         raise ValueError(f"index version {version}")
-    pos, previous = 12, b""
+    fixed = 40 + _hash_size(gitdir)  # stat fields and object name, then 16 bits of flags
+    pos, previous, paths = 12, b"", []
     for _ in range(count):
-        flags = struct.unpack(">H", data[pos + 60:pos + 62])[0]
-        start = pos + 62 + (2 if version >= 3 and flags & 0x4000 else 0)
+        flags = struct.unpack(">H", data[pos + fixed:pos + fixed + 2])[0]
+        start = pos + fixed + 2 + (2 if version >= 3 and flags & 0x4000 else 0)
         if version == 4:
-            strip, byte = 0, data[start]
+            byte = data[start]
             start += 1
             strip = byte & 0x7F
             while byte & 0x80:
@@ -152,7 +162,13 @@ def _index_paths(gitdir: str):
             path = data[start:end]
             pos = pos + ((end - pos) // 8 + 1) * 8
         previous = path
-        yield path
+        paths.append(path)
+    while pos + 8 <= len(data) - _hash_size(gitdir):  # extensions: a split index keeps entries elsewhere
+        signature, size = data[pos:pos + 4], struct.unpack(">I", data[pos + 4:pos + 8])[0]
+        if signature == b"link":
+            raise ValueError("a split index")
+        pos += 8 + size
+    return paths
 
 
 def plan_shipped(root: str) -> bool:
