@@ -346,8 +346,8 @@ def test_the_declared_test_command_runs_only_as_declared_in_the_worktree(claimed
     assert bash(claimed, f"cd '{alpha}' && {TEST}") == "allow"
     assert bash(claimed, f"cd {alpha}/../alpha && {TEST}") == "allow"
     assert bash(claimed, TEST) is None  # in the main checkout
-    assert bash(claimed, f"cd {claimed} && {TEST}") is None
-    assert bash(claimed, f"cd {wt(claimed, 'beta')} && {TEST}") is None
+    assert bash(claimed, f"cd {claimed} && {TEST}") == "deny"  # cd out of its worktree
+    assert bash(claimed, f"cd {wt(claimed, 'beta')} && {TEST}") == "deny"
     assert bash(claimed, f"cd {alpha} && {TEST} && touch x") is None
     assert bash(claimed, f"cd {alpha} && {TEST}; touch x") is None
     assert bash(claimed, f"cd {alpha} && python3 -c 'print(43)'") is None

@@ -3,8 +3,9 @@
 The main conversation: Bash commands the approval rules prove safe are approved; its edits are left
 to Claude Code. An executor agent (a subagent of an executor type, or a headless agent `ctx run`
 started in a task's worktree) acts only on its own task: writes inside its worktree are allowed and
-anywhere else denied; its Bash is approved only inside its scope, and what the approval rules accept
-but its scope does not is denied. Any other subagent is left to Claude Code.
+anywhere else denied; a Bash command whose cd, git or ctx leaves its task is denied, and the rest is
+approved only when the approval rules, narrowed to its scope, prove it safe. Any other subagent is
+left to Claude Code.
 """
 
 from __future__ import annotations
@@ -65,15 +66,15 @@ def _executor(root: str, agent: identity.Agent | None, scope: Scope | None, tool
     refusal = confine.ctx_refusal(command, scope)
     if refusal:
         return _decision("deny", refusal)
-    reason = _approval(command, cwd, scope)
     refusal = confine.bash_refusal(command, cwd, scope)
-    if reason and not refusal:
-        if agent and confine.finishes_task(command):
-            identity.finish(root, agent)
-        return _decision("allow", reason)
-    if refusal and (reason or _approval(command, cwd)):
+    if refusal:
         return _decision("deny", refusal)
-    return None
+    reason = _approval(command, cwd, scope)
+    if reason is None:
+        return None
+    if agent and confine.finishes_task(command):
+        identity.finish(root, agent)
+    return _decision("allow", reason)
 
 
 def _unclaimed_bash(root: str, agent: identity.Agent, command: str, cwd: str) -> dict | None:
