@@ -1,10 +1,11 @@
 """What an executor agent may touch, judged against its Scope: files and folders of its own worktree.
 
-`write_refusal` judges Write, Edit, MultiEdit and NotebookEdit; `bash_refusal` checks that every part
-of a Bash command the approval rules accept stays in the scope (cd and git inside the worktree,
-commits and pushes from the task's branch, `ctx task ...` of the task's own id); `is_test_command`
-recognises the task's declared test command run in its worktree; `claimed_task` and `read_only`
-cover an executor that has not claimed a task yet. Standard library only.
+`write_refusal` judges Write, Edit, MultiEdit and NotebookEdit. `bash_refusal` finds a `cd`, git or
+ctx part of a Bash command that leaves the task (cd out of the worktree, git elsewhere or in a
+repository nested in it, a commit or push off the task's branch, another task's id); `ctx_refusal`
+finds any ctx command an executor may not run. `is_test_command` recognises the task's declared test
+command run in its worktree; `claimed_task` and `read_only` cover an executor that has not claimed a
+task yet. Standard library only.
 """
 
 from __future__ import annotations
