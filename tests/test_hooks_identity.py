@@ -166,6 +166,16 @@ def test_an_agent_claims_only_the_task_its_first_prompt_names(repo, tmp_path):
     assert sorted(c["task"] for c in claims(repo).values()) == ["alpha", "beta"]
 
 
+def test_an_agent_that_blocked_its_task_no_longer_holds_it(repo):
+    assert bash(repo, "ctx task start beta", agent="a1") == "allow"
+    ctx(repo, "task", "start", "beta", check=True)
+    assert bash(repo, "ctx task start beta", agent="a2") == "deny"  # a1 is at work on it
+    assert bash(repo, "ctx task block beta --reason x", agent="a1") == "allow"
+    ctx(repo, "task", "block", "beta", "--reason", "x", check=True)
+    ctx(repo, "task", "start", "beta", check=True)  # a person restarts it, in progress again
+    assert bash(repo, "ctx task start beta", agent="a2") == "allow"
+
+
 def test_an_agent_claims_one_task_only(repo):
     assert bash(repo, "ctx task start alpha") == "allow"
     answer = hook(repo, "Bash", {"command": "ctx task start beta"})
