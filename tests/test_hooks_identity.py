@@ -176,6 +176,14 @@ def test_an_agent_that_blocked_its_task_no_longer_holds_it(repo):
     assert bash(repo, "ctx task start beta", agent="a2") == "allow"
 
 
+def test_claims_belong_to_one_plan(repo):
+    assert bash(repo, "ctx task start alpha", agent="a1") == "allow"
+    ctx(repo, "task", "start", "alpha", check=True)
+    write_plan(repo, [{"id": "alpha"}, {"id": "beta"}], name="next-plan")  # the same ids, another plan
+    assert write(repo, wt(repo, "alpha") / "x.py", agent="a1")["permissionDecision"] == "deny"
+    assert bash(repo, "ctx task start alpha", agent="a2") == "allow"
+
+
 def test_an_agent_claims_one_task_only(repo):
     assert bash(repo, "ctx task start alpha") == "allow"
     answer = hook(repo, "Bash", {"command": "ctx task start beta"})

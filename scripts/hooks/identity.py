@@ -76,8 +76,8 @@ def assignment(agent: Agent, task_ids: list[str]) -> set[str] | None:
         content = "\n".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
     if not isinstance(content, str):
         return None
-    return {tid for tid in task_ids
-            if re.search(rf"(worktrees/|\btask[ :]+){re.escape(tid)}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])", content, re.IGNORECASE)}
+    return {tid for tid in task_ids if re.search(
+        rf"(worktrees/|\btask[ :]+){re.escape(tid)}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])", content, re.IGNORECASE)}
 
 
 # --- where claims live -----------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def scope_for(root: str, agent: Agent) -> Scope | None:
     if not isinstance(claim, dict) or not isinstance(claim.get("task"), str):
         return None
     plan = _plan(root)
-    if plan is None or claim["task"] not in plan.task_ids:
+    if plan is None or claim["task"] not in plan.task_ids or claim.get("plan") != plan.name:
         return None
     return scope_of(root, claim["task"])
 
@@ -266,18 +266,20 @@ def claim(root: str, agent: Agent, task_id: str) -> Scope:
     with _locked(root):
         claims = _read_claims(root)
         mine = claims.get(agent.key)
-        if isinstance(mine, dict) and mine.get("task") not in (None, task_id):
+        if isinstance(mine, dict) and mine.get("plan") == plan.name and mine.get("task") not in (None, task_id):
             raise Refused(f"this agent already works on task {mine.get('task')}")
         for key, other in claims.items():
             if key == agent.key or not isinstance(other, dict) or other.get("task") != task_id:
                 continue
-            live = not other.get("done") and statuses.get(task_id) not in _FINISHED
+            live = (other.get("plan") == plan.name and not other.get("done")
+                    and statuses.get(task_id) not in _FINISHED)
             if other.get("session") == agent.session and live:
                 raise Refused(f"task {task_id} is already claimed by agent {other.get('agent')} of this session")
         now = time.time()
-        claims = {k: v for k, v in claims.items() if isinstance(v, dict) and now - float(v.get("at") or 0) < _KEEP_SECONDS}
+        claims = {k: v for k, v in claims.items()
+                  if isinstance(v, dict) and now - float(v.get("at") or 0) < _KEEP_SECONDS}
         claims[agent.key] = {"session": agent.session, "agent": agent.agent_id, "type": agent.agent_type,
-                             "task": task_id, "at": now}
+                             "plan": plan.name, "task": task_id, "at": now}
         _write_claims(root, claims)
     return scope_of(root, task_id)
 
