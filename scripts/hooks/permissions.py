@@ -10,8 +10,14 @@ left to Claude Code.
 
 from __future__ import annotations
 
-from . import approve, confine, identity, state
-from .scope import Scope
+import os
+from typing import TYPE_CHECKING
+
+from . import approve, state
+
+if TYPE_CHECKING:
+    from .identity import Agent
+    from .scope import Scope
 
 
 def _decision(decision: str, reason: str) -> dict:
@@ -31,9 +37,13 @@ def _approval(command, cwd: str, scope=None) -> str | None:
 def answer(data: dict, cwd: str) -> dict | None:
     """The PreToolUse answer for this event, or None to leave the call to Claude Code."""
     tool = data.get("tool_name")
+    tool_input = data.get("tool_input") if isinstance(data.get("tool_input"), dict) else {}
+    if tool == "Bash" and not data.get("agent_id") and not os.environ.get("CTX_TASK_ID"):
+        reason = _approval(tool_input.get("command"), cwd)  # the main conversation, on its quickest path
+        return _decision("allow", reason) if reason else None
+    from . import confine, identity  # loaded only for agents: the hook runs before every Bash call
     if tool != "Bash" and tool not in confine.EDIT_TOOLS:
         return None
-    tool_input = data.get("tool_input") if isinstance(data.get("tool_input"), dict) else {}
     agent = identity.agent_of(data)
     root = state.main_root(cwd) if agent is None or agent.executor else None
     if agent is None:
@@ -49,8 +59,9 @@ def answer(data: dict, cwd: str) -> dict | None:
     return _executor(root, agent, identity.scope_for(root, agent), tool, tool_input, cwd)
 
 
-def _executor(root: str, agent: identity.Agent | None, scope: Scope | None, tool: str, tool_input: dict,
+def _executor(root: str, agent: Agent | None, scope: Scope | None, tool: str, tool_input: dict,
               cwd: str) -> dict | None:
+    from . import confine, identity
     if tool != "Bash":
         refusal = confine.write_refusal(tool_input, tool, cwd, scope)
         if refusal:
@@ -77,8 +88,9 @@ def _executor(root: str, agent: identity.Agent | None, scope: Scope | None, tool
     return _decision("allow", reason)
 
 
-def _unclaimed_bash(root: str, agent: identity.Agent, command: str, cwd: str) -> dict | None:
+def _unclaimed_bash(root: str, agent: Agent, command: str, cwd: str) -> dict | None:
     """An executor that has not claimed a task: its claim, and commands that only read."""
+    from . import confine, identity
     task_id = confine.claimed_task(command)
     if task_id is not None:
         scope = identity.scope_of(root, task_id)
