@@ -74,8 +74,7 @@ def _git_dir(words: list[str], cwd: str) -> tuple[str, str | None]:
 def _nested_repository(folder: str, scope: Scope) -> bool:
     """A folder between `folder` and the worktree's root (not the root) is a repository of its own."""
     while folder != scope.worktree and _inside(folder, scope.worktree):
-        if os.path.lexists(os.path.join(folder, ".git")) or all(
-                os.path.exists(os.path.join(folder, part)) for part in ("HEAD", "objects", "refs")):
+        if state.is_repository(folder):
             return True
         folder = os.path.dirname(folder)
     return False

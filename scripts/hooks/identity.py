@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from . import state
+from . import index, state
 from .scope import Scope
 
 EXECUTORS = frozenset({"ctx:parallel-task-executor"})
@@ -120,63 +119,9 @@ def _locked(root: str):
 
 # --- the plan as ctx wrote it ----------------------------------------------------------------------
 
-def _hash_size(gitdir: str) -> int:
-    try:
-        with open(os.path.join(gitdir, "config"), encoding="utf-8", errors="replace") as fh:
-            text = fh.read(65536).lower().replace(" ", "").replace("\t", "")
-    except OSError:
-        return 20
-    return 32 if "objectformat=sha256" in text else 20
-
-
-def _index_paths(gitdir: str) -> list[bytes]:
-    """The paths in a git index file (versions 2, 3 and 4); ValueError when it cannot tell them all."""
-    try:
-        with open(os.path.join(gitdir, "index"), "rb") as fh:
-            data = fh.read()
-    except FileNotFoundError:
-        return []
-    if data[:4] != b"DIRC":
-        raise ValueError("not an index")
-    version, count = struct.unpack(">II", data[4:12])
-    if version not in (2, 3, 4):
-        raise ValueError(f"index version {version}")
-    fixed = 40 + _hash_size(gitdir)  # stat fields and object name, then 16 bits of flags
-    pos, previous, paths = 12, b"", []
-    for _ in range(count):
-        flags = struct.unpack(">H", data[pos + fixed:pos + fixed + 2])[0]
-        start = pos + fixed + 2 + (2 if version >= 3 and flags & 0x4000 else 0)
-        if version == 4:
-            byte = data[start]
-            start += 1
-            strip = byte & 0x7F
-            while byte & 0x80:
-                byte = data[start]
-                start += 1
-                strip = ((strip + 1) << 7) | (byte & 0x7F)
-            end = data.index(b"\0", start)
-            path = previous[:len(previous) - strip] + data[start:end]
-            pos = end + 1
-        else:
-            end = data.index(b"\0", start)
-            path = data[start:end]
-            pos = pos + ((end - pos) // 8 + 1) * 8
-        previous = path
-        paths.append(path)
-    while pos + 8 <= len(data) - _hash_size(gitdir):  # extensions: a split index keeps entries elsewhere
-        signature, size = data[pos:pos + 4], struct.unpack(">I", data[pos + 4:pos + 8])[0]
-        if signature == b"link":
-            raise ValueError("a split index")
-        pos += 8 + size
-    return paths
-
-
 def plan_shipped(root: str) -> bool:
     """Whether git tracks anything under .parallel/: a plan a clone brought along, not one ctx wrote."""
-    try:
-        return any(p.startswith(b".parallel/") for p in _index_paths(os.path.join(root, ".git")))
-    except (ValueError, IndexError, struct.error, OSError):
-        return True  # cannot tell: treat it as shipped
+    return index.tracks(os.path.join(root, ".git"), ".parallel/")
 
 
 def _frontmatter_value(text: str, key: str) -> str | None:
