@@ -1,0 +1,143 @@
+"""Finding and finishing what a killed `ctx setup` (or a killed `git worktree add`) left behind.
+
+A half-made worktree is removed and made again, never checked out over: its index may be missing or
+locked, and a checkout there would stage the deletion of every file. Nothing is removed whose HEAD
+is not reachable from a branch or the base.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import git, journal, registry
+from .workspace import Workspace
+
+
+@dataclass
+class Finding:
+    path: Path
+    problem: str
+    action: str  # what the next ctx setup does about it
+    task_id: str | None = None
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return Path(os.path.realpath(folder)) in path.parents
+
+
+def _ours(ws: Workspace, path: Path) -> bool:
+    """A folder setup may delete: empty, or a worktree whose .git file points into this repository."""
+    if not path.exists():
+        return True
+    if path.is_dir() and not any(path.iterdir()):
+        return True
+    try:
+        pointer = (path / ".git").read_text().strip()
+    except OSError:
+        return False
+    common = os.path.realpath(ws.git_dir() / "worktrees")
+    return pointer.startswith("gitdir: ") and os.path.realpath(pointer[8:]).startswith(common + os.sep)
+
+
+def _owned_elsewhere(ws: Workspace) -> set[Path]:
+    """Worktree folders a live ctx setup is working on now."""
+    return {Path(os.path.realpath(e.path)) for e in journal.entries(ws) if e.owner_alive()}
+
+
+def findings(ws: Workspace, base: str | None = None) -> list[Finding]:
+    """What a killed setup or git left behind, and what the next ctx setup will do about it."""
+    found: list[Finding] = []
+    busy = _owned_elsewhere(ws)
+    seen: set[Path] = set()
+    regs = registry.by_path(ws.root)
+    for entry in journal.entries(ws):
+        path = Path(os.path.realpath(entry.path))
+        if entry.owner_alive():
+            continue
+        seen.add(path)
+        if entry.phase == journal.CHECKOUT:
+            reg = regs.get(path)
+            if reg is not None and reg.head and not registry.head_reachable(ws.root, reg.head, base):
+                found.append(Finding(path, f"half-made worktree of {entry.task_id} whose HEAD {reg.head[:12]} "
+                                     "is on no branch", "keep it: save its commits on a branch, then "
+                                     f"remove it with git worktree remove --force {path}", entry.task_id))
+            else:
+                found.append(Finding(path, f"half-made worktree of {entry.task_id} (setup was killed while "
+                                     "checking it out)", "remove it and create it again", entry.task_id))
+        else:
+            found.append(Finding(path, f"setup of {entry.task_id} was killed before its setup steps finished",
+                                 "run the setup steps again", entry.task_id))
+    for path, reg in regs.items():
+        if path in seen or path in busy or not _under(path, ws.worktrees):
+            continue
+        task_id = None if path.parent == Path(os.path.realpath(ws.pool)) else path.name
+        if reg.prunable or not path.exists():
+            found.append(Finding(path, "registered worktree whose folder is gone", "prune the registration",
+                                 task_id))
+        elif registry.stale_lock(reg.locked):
+            if "initializing" in (reg.locked or ""):
+                found.append(Finding(path, "half-made worktree (a git worktree add was killed)",
+                                     "remove it and create it again", task_id))
+            else:
+                found.append(Finding(path, f"locked by a process that is gone ({reg.locked})", "unlock it",
+                                     task_id))
+    for lock in _index_locks(ws):
+        owner = lock.parent
+        if any(f.path == _worktree_of(owner) for f in found) or _worktree_of(owner) in busy:
+            continue
+        found.append(Finding(lock, "index.lock left behind (by a killed git, unless one is running there now)",
+                             "none: if no git command is running there, delete the file"))
+    return found
+
+
+def _worktree_of(admin: Path) -> Path:
+    """The worktree folder of a .git/worktrees/<name> folder (or the main checkout for .git itself)."""
+    try:
+        return Path(os.path.realpath(Path((admin / "gitdir").read_text().strip()).parent))
+    except OSError:
+        return Path(os.path.realpath(admin.parent))
+
+
+def _index_locks(ws: Workspace) -> list[Path]:
+    common = ws.git_dir()
+    return [p for p in [common / "index.lock", *(common / "worktrees").glob("*/index.lock")] if p.exists()]
+
+
+def repair(ws: Workspace, base: str | None = None) -> dict[str, str]:
+    """Finish what killed setups left. Caller holds the git lock.
+
+    Returns task id -> "repaired" (set up again by this run) or the reason it was kept.
+    """
+    result: dict[str, str] = {}
+    regs = registry.by_path(ws.root)
+    prune = False
+    for finding in findings(ws, base):
+        if finding.path.name == "index.lock":
+            continue
+        if finding.action.startswith("keep"):
+            result[finding.task_id] = f"{finding.problem}; {finding.action}"
+            continue
+        if finding.action == "remove it and create it again":
+            reg = regs.get(finding.path)
+            if reg is not None and reg.locked is not None:
+                git.run("worktree", "unlock", str(reg.path), cwd=ws.root, check=False)
+            if not _ours(ws, finding.path):
+                result[finding.task_id] = f"{finding.path} is not a worktree ctx made; move it away"
+                continue
+            shutil.rmtree(finding.path, ignore_errors=True)
+            prune = True
+        elif finding.action == "unlock it":
+            git.run("worktree", "unlock", str(finding.path), cwd=ws.root, check=False)
+        elif finding.action == "prune the registration":
+            prune = True
+        if finding.task_id is not None:
+            result[finding.task_id] = "repaired"
+    if prune:
+        git.run("worktree", "prune", cwd=ws.root, retries=3)
+    for entry in journal.entries(ws):
+        if not entry.owner_alive() and result.get(entry.task_id) == "repaired" and entry.phase == journal.CHECKOUT:
+            journal.finish(ws, entry)
+    return result
