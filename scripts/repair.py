@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import git, journal, registry
+from . import git, journal, pool, registry
 from .workspace import Workspace
 
 
@@ -40,6 +41,48 @@ def _ours(ws: Workspace, path: Path) -> bool:
         return False
     common = os.path.realpath(ws.git_dir() / "worktrees")
     return pointer.startswith("gitdir: ") and os.path.realpath(pointer[8:]).startswith(common + os.sep)
+
+
+def users(path: Path) -> list[int]:
+    """Processes working in path (their folder is in it, or it is on their command line), such as a
+    git that outlived the ctx setup that started it. Linux only; elsewhere none are found."""
+    target = os.path.realpath(path)
+    found = []
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                argv = fh.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if cwd == target or cwd.startswith(target + os.sep) or target in argv or str(path) in argv:
+            found.append(pid)
+    return found
+
+
+def wait_for_users(path: Path, timeout: float = 60.0) -> list[int]:
+    """Wait until no process works in path; those still there after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while (left := users(path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+def clear_stale_ref_lock(ws: Workspace, branch: str, age: float = 5.0) -> None:
+    """Remove refs/heads/<branch>.lock when a killed git left it: git holds one for milliseconds, and
+    ctx creates task branches only under its own git lock."""
+    lock = ws.git_dir() / "refs" / "heads" / f"{branch}.lock"
+    try:
+        if time.time() - lock.stat().st_mtime > age:
+            lock.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _owned_elsewhere(ws: Workspace) -> set[Path]:
@@ -84,6 +127,9 @@ def findings(ws: Workspace, base: str | None = None) -> list[Finding]:
             else:
                 found.append(Finding(path, f"locked by a process that is gone ({reg.locked})", "unlock it",
                                      task_id))
+    for slot in pool.stranded(ws, base):
+        found.append(Finding(slot, "parked worktree whose HEAD is on no branch (commits made after it was parked)",
+                             f"keep it: save its commits with git -C {slot} branch NAME; the pool then uses it again"))
     for lock in _index_locks(ws):
         owner = lock.parent
         if any(f.path == _worktree_of(owner) for f in found) or _worktree_of(owner) in busy:
@@ -120,6 +166,12 @@ def repair(ws: Workspace, base: str | None = None) -> dict[str, str]:
         if finding.action.startswith("keep"):
             result[finding.task_id] = f"{finding.problem}; {finding.action}"
             continue
+        if finding.action in ("remove it and create it again", "run the setup steps again"):
+            left = wait_for_users(finding.path)
+            if left:
+                result[finding.task_id] = (f"{finding.path} is still in use by pid {', '.join(map(str, left))} "
+                                           "(left by a killed setup); run ctx setup again when it ends")
+                continue
         if finding.action == "remove it and create it again":
             reg = regs.get(finding.path)
             if reg is not None and reg.locked is not None:

@@ -94,6 +94,7 @@ def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Regis
     if git.rev(f"refs/heads/{task.branch}", ws.root) is not None:
         detail = f"{rel} on existing {task.branch}"
     else:
+        repair.clear_stale_ref_lock(ws, task.branch)
         git.run("branch", "--no-track", task.branch, base, cwd=ws.root, retries=5)
         detail = f"{rel} on {task.branch} from {base}"
     path.parent.mkdir(parents=True, exist_ok=True)
