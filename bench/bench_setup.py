@@ -2,12 +2,14 @@
 setup on a small and a large repository.
 
 Fresh: 10 tasks on a generated 2,000-file repository. Baseline: the loop the original workflow's
-script runs, `git worktree add -b` per task, measured in the same run before and after ctx (mean).
+script runs, `git worktree add -b` per task, measured in the same run, interleaved with ctx's runs
+(median of --rounds each).
 Pooled: a second plan of 10 tasks set up from the worktrees that `ctx merge` parked after the first
 plan's 10 merges, on a 3,000-file and a 12,000-file repository, against a fresh ctx setup of the
 large one. Pooled setup should cost what changed between the parked commit and the new base (here
 ten files), not the size of the repository.
-Run: python bench/bench_setup.py [--files 2000] [--tasks 10] [--jobs 1 2 4] [--pool-files 3000 12000]
+Run: python bench/bench_setup.py [--files 2000] [--tasks 10] [--jobs 1 2 4] [--rounds 3]
+     [--pool-files 3000 12000]
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from common import machine, today  # noqa: E402
+from common import machine, median, today  # noqa: E402
 from helpers import write_plan  # noqa: E402
 
 ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="bench",
@@ -122,24 +124,31 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--tasks", type=int, default=10)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--pool-files", type=int, nargs="+", default=[3000, 12000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pool-files", type=int, nargs="*", default=[3000, 12000])
     args = parser.parse_args()
     print(f"# setup benchmark — {today()} — {machine()}")
     ids = [f"task-{n:02d}" for n in range(args.tasks)]
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp), args.files)
-        before = baseline(repo, ids)
-        times = {jobs: fresh(repo, ids, jobs) for jobs in args.jobs}
-        after = baseline(repo, ids)
-        loop = (before + after) / 2
-        print(f"\nfresh: {args.tasks} tasks, {args.files} files; baseline loop {before:.2f} s before ctx, "
-              f"{after:.2f} s after (mean {loop:.2f} s)\n")
-        print("| --jobs | ctx setup (fresh) | ratio to the loop |")
-        print("|---|---|---|")
-        for jobs, elapsed in times.items():
-            print(f"| {jobs} | {elapsed:.2f} s | {elapsed / loop:.2f}x |")
+        samples: dict[str, list[float]] = {"loop": [], **{f"j{jobs}": [] for jobs in args.jobs}}
+        variants = list(samples)
+        for round_ in range(args.rounds):
+            # interleaved, in a rotating order, so that load from elsewhere falls on every variant alike
+            for name in variants[round_ % len(variants):] + variants[:round_ % len(variants)]:
+                samples[name].append(baseline(repo, ids) if name == "loop" else fresh(repo, ids, int(name[1:])))
+        loop = median(samples["loop"])
+        print(f"\nfresh: {args.tasks} tasks, {args.files} files; median of {args.rounds} interleaved rounds; "
+              f"baseline loop {loop:.2f} s (runs: {', '.join(f'{t:.2f}' for t in samples['loop'])})\n")
+        print("| --jobs | ctx setup (fresh) | ratio to the loop | runs |")
+        print("|---|---|---|---|")
+        for jobs in args.jobs:
+            runs = samples[f"j{jobs}"]
+            print(f"| {jobs} | {median(runs):.2f} s | {median(runs) / loop:.2f}x | {', '.join(f'{t:.2f}' for t in runs)} |")
         shutil.rmtree(repo)
         rows = []
+        if not args.pool_files:
+            return
         for files in args.pool_files:
             repo = make_repo(Path(tmp), files)
             rows.append((files, pooled(repo, args.tasks), fresh(repo, ids, max(args.jobs))))

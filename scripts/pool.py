@@ -9,6 +9,7 @@ reused or dropped: it could hold the last copy of a commit.
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import git, registry
@@ -60,13 +61,21 @@ def park(ws: Workspace, path: Path, cap: int) -> Path | None:
     return slot
 
 
+def usable(slots: list[Path], want: int, workers: int) -> list[Path]:
+    """Up to `want` parked worktrees without changes to tracked files, checked a few at once."""
+    found: list[Path] = []
+    rest = list(slots)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as executor:
+        while rest and len(found) < want:
+            batch, rest = rest[:want - len(found)], rest[want - len(found):]
+            found += [s for s, ok in zip(batch, executor.map(unchanged, batch)) if ok]
+    return found
+
+
 def claim(ws: Workspace, available: list[Path], target: Path) -> bool:
-    """Move the first usable parked worktree of `available` (taking it off the list) to target.
-    The caller holds the git lock, and checks the task's branch out there afterwards."""
-    while available:
-        slot = available.pop(0)
-        if not unchanged(slot):
-            continue
-        git.run("worktree", "move", str(slot), str(target), cwd=ws.root, retries=3)
-        return True
-    return False
+    """Move the first parked worktree of `available` (taking it off the list) to target. The caller
+    holds the git lock, and checks the task's branch out there afterwards."""
+    if not available:
+        return False
+    git.run("worktree", "move", str(available.pop(0)), str(target), cwd=ws.root, retries=3)
+    return True

@@ -106,19 +106,27 @@ def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Regis
     return Job(SetupOutcome(task.id, action, detail, path), task, 0, "add", entry)
 
 
+def _transient(stderr: str) -> bool:
+    """A failure caused by another git working at the same moment: a lock held, or a worktree being
+    registered while this git read the list of worktrees (its commondir or gitdir not written yet)."""
+    return git.is_lock_failure(stderr) or ("failed to read" in stderr and "worktrees/" in stderr)
+
+
 def _checkout(ws: Workspace, job: Job) -> None:
     path, branch = job.outcome.path, job.task.branch
-    if job.checkout == "switch":
-        git.run("checkout", "-q", branch, cwd=path)
-        return
-    for attempt in range(6):
-        result = git.run("worktree", "add", "-q", str(path), branch, cwd=ws.root, check=False)
+    for attempt in range(8):
+        if job.checkout == "switch":
+            result = git.run("checkout", "-q", branch, cwd=path, check=False)
+        else:
+            result = git.run("worktree", "add", "-q", str(path), branch, cwd=ws.root, check=False)
         if result.ok:
             return
-        # another git held a lock of the shared repository: git removed what it had begun; try again
-        if not git.is_lock_failure(result.stderr) or path.exists() or attempt == 5:
+        # git removes what a failed add had begun; try again while nothing of it is left
+        again = _transient(result.stderr) and (job.checkout == "switch" or not path.exists())
+        if not again or attempt == 7:
             detail = (result.stderr.strip() or f"exit {result.returncode}").splitlines()[-1]
-            raise CtxError(f"git worktree add {plan_model.rel(ws, path)} failed: {detail}")
+            what = "checkout" if job.checkout == "switch" else "worktree add"
+            raise CtxError(f"git {what} {plan_model.rel(ws, path)} failed: {detail}")
         time.sleep(0.05 * (attempt + 1))
 
 
@@ -201,6 +209,7 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
         regs = registry.by_path(ws.root)
         busy = {Path(os.path.realpath(e.path)) for e in journal.entries(ws) if e.owner_alive()}
         slots = pool.parked(ws, base) if use_pool and cap > 0 and ready else []
+        slots = pool.usable(slots, len(ready), jobs or jobs_default()) if slots else []
         for task in ready:
             placed = _place(ws, task, base, regs, slots, repaired, busy)
             if isinstance(placed, SetupOutcome):

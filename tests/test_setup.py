@@ -296,3 +296,15 @@ def test_a_worktree_whose_head_is_on_no_branch_is_not_parked_or_removed(repo):
     merged = ctx(repo, "merge", "a")
     assert "kept worktrees/a: its HEAD" in merged.stdout, merged.stdout + merged.stderr
     assert git(wt, "rev-parse", "HEAD") == head
+
+
+def test_a_parked_worktree_changed_since_parking_is_left_alone(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    setup(repo)
+    assert "parked in worktrees/.pool/0" in finish_and_merge(repo, "a").stdout
+    slot = repo / "worktrees/.pool/0"
+    (slot / "app.py").write_text("# edited after parking\n")
+    out = setup(repo)
+    assert "created" in next(line for line in out.splitlines() if line.startswith("b "))
+    assert (slot / "app.py").read_text() == "# edited after parking\n"
+    assert git(repo / "worktrees/b", "status", "--porcelain") == ""
