@@ -168,6 +168,8 @@ def _work(ws: Workspace, job: Job, copy: list[str], command: str | None) -> None
             journal.finish(ws, job.entry)
     except CtxError as exc:
         job.outcome.action, job.outcome.detail = "failed", exc.message
+    except OSError as exc:  # a file ctx writes into the worktree (disk full, permissions)
+        job.outcome.action, job.outcome.detail = "failed", f"{exc.filename or job.outcome.path}: {exc.strerror}"
 
 
 def jobs_default() -> int:
