@@ -94,7 +94,18 @@ def fresh(repo: Path, ids: list[str], jobs: int) -> float:
     return elapsed
 
 
-def pooled(repo: Path, count: int) -> float:
+def repark(repo: Path, count: int, heads: dict[str, str]) -> None:
+    """Put the second plan's worktrees back in the pool as they were, to time the pooled setup again."""
+    for n in range(count):
+        wt = repo / "worktrees" / f"next-{n:02d}"
+        sh(["git", "checkout", "-q", "--detach", heads[f"next-{n:02d}"]], wt)
+        sh(["git", "worktree", "move", str(wt), str(repo / "worktrees" / ".pool" / f"r{n}")], repo)
+        sh(["git", "branch", "-D", f"feature/next-{n:02d}"], repo)
+    shutil.rmtree(repo / ".parallel" / "plans")
+    write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
+
+
+def pooled(repo: Path, count: int, rounds: int) -> list[float]:
     """Fill the pool with a first plan's merged worktrees, then time setting up a second plan."""
     reset(repo)
     ids = [f"first-{n:02d}" for n in range(count)]
@@ -109,14 +120,23 @@ def pooled(repo: Path, count: int) -> float:
     sh([sys.executable, "-m", "ctx", "merge"], repo)
     shutil.rmtree(repo / ".parallel" / "plans")
     write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
-    elapsed = ctx_setup(repo)
-    out = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
-    if out.count("/worktrees/next-") != count or "/.pool/" in out:
-        raise SystemExit("the second plan was not set up from the pool:\n" + out)
+    times = []
+    for round_ in range(rounds):
+        heads = {}
+        for slot in (repo / "worktrees" / ".pool").iterdir():
+            heads[slot.name] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=slot, capture_output=True,
+                                              text=True).stdout.strip()
+        times.append(ctx_setup(repo))
+        out = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
+        if out.count("/worktrees/next-") != count or "/.pool/" in out:
+            raise SystemExit("the second plan was not set up from the pool:\n" + out)
+        if round_ < rounds - 1:
+            # the same parked commits again; which one goes to which task does not matter
+            repark(repo, count, {f"next-{n:02d}": h for n, h in enumerate(sorted(heads.values()))})
     for wt in (repo / "worktrees").glob("next-*"):
         sh(["git", "worktree", "remove", "--force", str(wt)], repo)
     reset(repo)
-    return elapsed
+    return times
 
 
 def main() -> None:
@@ -151,11 +171,11 @@ def main() -> None:
             return
         for files in args.pool_files:
             repo = make_repo(Path(tmp), files)
-            rows.append((files, pooled(repo, args.tasks), fresh(repo, ids, max(args.jobs))))
+            rows.append((files, median(pooled(repo, args.tasks, args.rounds)), fresh(repo, ids, max(args.jobs))))
             shutil.rmtree(repo)
         small = rows[0][1]
-        print(f"\npooled: {args.tasks} tasks set up from the pool after {args.tasks} merges; fresh at --jobs "
-              f"{max(args.jobs)}\n")
+        print(f"\npooled: {args.tasks} tasks set up from the pool after {args.tasks} merges (median of "
+              f"{args.rounds}); fresh at --jobs {max(args.jobs)}\n")
         print("| files | ctx setup (pool) | ctx setup (fresh) | pool / fresh | pool / pool on the smallest |")
         print("|---|---|---|---|---|")
         for files, t_pool, t_fresh in rows:
