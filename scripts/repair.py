@@ -18,6 +18,14 @@ from . import git, journal, pool, registry
 from .workspace import Workspace
 
 
+# What the next ctx setup does about a finding (also the words doctor shows)
+REMAKE = "remove it and create it again"
+RERUN = "run the setup steps again"
+UNLOCK = "unlock it"
+PRUNE = "prune the registration"
+KEEP = "keep it"
+
+
 @dataclass
 class Finding:
     path: Path
@@ -111,31 +119,31 @@ def findings(ws: Workspace, base: str | None = None) -> list[Finding]:
             reg = regs.get(path)
             if reg is not None and reg.head and not registry.head_reachable(ws.root, reg.head, base):
                 found.append(Finding(path, f"half-made worktree of {entry.task_id} whose HEAD {reg.head[:12]} "
-                                     "is on no branch", "keep it: save its commits on a branch, then "
+                                     "is on no branch", f"{KEEP}: save its commits on a branch, then "
                                      f"remove it with git worktree remove --force {path}", entry.task_id))
             else:
                 found.append(Finding(path, f"half-made worktree of {entry.task_id} (setup was killed while "
-                                     "checking it out)", "remove it and create it again", entry.task_id))
+                                     "checking it out)", REMAKE, entry.task_id))
         else:
             found.append(Finding(path, f"setup of {entry.task_id} was killed before its setup steps finished",
-                                 "run the setup steps again", entry.task_id))
+                                 RERUN, entry.task_id))
     for path, reg in regs.items():
         if path in seen or path in busy or not _under(path, ws.worktrees):
             continue
         task_id = None if path.parent == Path(os.path.realpath(ws.pool)) else path.name
         if reg.prunable or not path.exists():
-            found.append(Finding(path, "registered worktree whose folder is gone", "prune the registration",
+            found.append(Finding(path, "registered worktree whose folder is gone", PRUNE,
                                  task_id))
         elif registry.stale_lock(reg.locked):
             if "initializing" in (reg.locked or ""):
                 found.append(Finding(path, "half-made worktree (a git worktree add was killed)",
-                                     "remove it and create it again", task_id))
+                                     REMAKE, task_id))
             else:
-                found.append(Finding(path, f"locked by a process that is gone ({reg.locked})", "unlock it",
+                found.append(Finding(path, f"locked by a process that is gone ({reg.locked})", UNLOCK,
                                      task_id))
     for slot in pool.stranded(ws, base):
         found.append(Finding(slot, "parked worktree whose HEAD is on no branch (commits made after it was parked)",
-                             f"keep it: save its commits with git -C {slot} branch NAME; the pool then uses it again"))
+                             f"{KEEP}: save its commits with git -C {slot} branch NAME; the pool then uses it again"))
     for lock in _index_locks(ws):
         owner = lock.parent
         if any(f.path == _worktree_of(owner) for f in found) or _worktree_of(owner) in busy:
@@ -167,18 +175,18 @@ def repair(ws: Workspace, base: str | None = None) -> dict[str, str]:
     regs = registry.by_path(ws.root)
     prune = False
     for finding in findings(ws, base):
-        if finding.path.name == "index.lock":
-            continue
-        if finding.action.startswith("keep"):
+        if finding.task_id is None and finding.action not in (PRUNE, UNLOCK):
+            continue  # an index.lock (doctor only names it) or a parked worktree kept for its commits
+        if finding.action.startswith(KEEP):
             result[finding.task_id] = f"{finding.problem}; {finding.action}"
             continue
-        if finding.action in ("remove it and create it again", "run the setup steps again"):
+        if finding.action in (REMAKE, RERUN):
             left = wait_for_users(finding.path)
             if left:
                 result[finding.task_id] = (f"{finding.path} is still in use by pid {', '.join(map(str, left))} "
                                            "(left by a killed setup); run ctx setup again when it ends")
                 continue
-        if finding.action == "remove it and create it again":
+        if finding.action == REMAKE:
             reg = regs.get(finding.path)
             if reg is not None and reg.locked is not None:
                 git.run("worktree", "unlock", str(reg.path), cwd=ws.root, check=False)
@@ -187,9 +195,9 @@ def repair(ws: Workspace, base: str | None = None) -> dict[str, str]:
                 continue
             shutil.rmtree(finding.path, ignore_errors=True)
             prune = True
-        elif finding.action == "unlock it":
+        elif finding.action == UNLOCK:
             git.run("worktree", "unlock", str(finding.path), cwd=ws.root, check=False)
-        elif finding.action == "prune the registration":
+        elif finding.action == PRUNE:
             prune = True
         if finding.task_id is not None:
             result[finding.task_id] = "repaired"
