@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pkgutil
 import sys
 import tempfile
 import traceback
@@ -20,7 +21,7 @@ from .errors import CtxError
 
 # command name -> the module of ctx.commands that defines it (in its COMMANDS list)
 LAZY = {
-    "cleanup": "cleanup", "demo": "run", "doctor": "doctor", "hook": "hook", "merge": "merge",
+    "approve": "approve", "cleanup": "cleanup", "demo": "run", "doctor": "doctor", "hook": "hook", "merge": "merge",
     "plan": "plan", "pr": "pr", "report": "report", "run": "run", "setup": "worktree",
     "status": "worktree", "task": "task",
 }
@@ -37,19 +38,29 @@ class CtxGroup(click.Group):
     @property
     def commands(self) -> dict[str, click.Command]:  # type: ignore[override]
         """Every command, loaded: for help and for tests that walk the whole tree."""
-        for name in LAZY:
-            self._load(name)
+        self._load_all()
         return self._loaded
 
     @commands.setter
     def commands(self, value: dict[str, click.Command]) -> None:
         self._loaded = dict(value)
 
+    def _load_module(self, module_name: str) -> None:
+        module = importlib.import_module(f"{__package__}.commands.{module_name}")
+        for command in module.COMMANDS:
+            self._loaded.setdefault(command.name, command)
+
+    def _load_all(self) -> None:
+        from . import commands
+        for info in pkgutil.iter_modules(commands.__path__):
+            self._load_module(info.name)
+
     def _load(self, name: str) -> click.Command | None:
-        if name not in self._loaded and name in LAZY:
-            module = importlib.import_module(f"{__package__}.commands.{LAZY[name]}")
-            for command in module.COMMANDS:
-                self._loaded.setdefault(command.name, command)
+        if name not in self._loaded:
+            if name in LAZY:
+                self._load_module(LAZY[name])
+            else:  # a command missing from the table still works, at the cost of loading them all
+                self._load_all()
         return self._loaded.get(name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
