@@ -10,6 +10,7 @@ test, merge and its dependents' start follow at once.
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import selectors
 import signal
@@ -94,6 +95,12 @@ def _tail(path: Path) -> str:
     return lines[-1] if lines else ""
 
 
+def fault(point: str, task_id: str) -> None:
+    """Die here, as a kill -9 would, when CTX_FAULT names this point (POINT:TASK): for recovery tests."""
+    if os.environ.get("CTX_FAULT") == f"{point}:{task_id}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _stop(run: Running) -> None:
     """Stop the guard, the command and everything it started (one process group)."""
     for sig, wait in ((signal.SIGTERM, GRACE + 1), (signal.SIGKILL, 5.0)):
@@ -155,6 +162,10 @@ class Runner:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._shown = 0.0
+        self._merge_queue: queue.Queue[str | None] = queue.Queue()
+        self._merged: list[tuple[str, merge_model.MergeReport | CtxError]] = []
+        self._merges_pending = 0
+        self._merge_thread: threading.Thread | None = None
 
     # -- before anything starts ----------------------------------------------------------------
     def prepare(self, resume: bool) -> None:
@@ -314,30 +325,56 @@ class Runner:
         tasks.set_status(self.ws, task_id, "completed")
         self.result.completed.append(task_id)
         self._show(task_id, "completed", message)
+        fault("completed", task_id)
         if self.mode:
             self._integrate(task_id)
 
     def _integrate(self, task_id: str) -> None:
         if self.mode == "merge":
-            branch = plan_model.load(self.ws, check=False).task(task_id).branch
-            runstate.note_merging(self.ws, {"task": task_id, "tip": git.rev(f"refs/heads/{branch}", self.ws.root)})
-            try:
-                report = merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None)
-            except CtxError as exc:  # the task stays completed: a later run merges it
-                self.result.blocked[task_id] = f"not merged: {exc.message}"
-                self._show(task_id, "blocked", f"not merged: {exc.message}"[:160])
-                return
-            finally:
-                runstate.note_merging(self.ws, None)
-            if task_id in report.merged:
-                self.result.merged.append(task_id)
-                self._show(task_id, "merged", f"into {report.base}")
-            elif task_id in report.blocked:
-                self.result.blocked[task_id] = report.blocked[task_id]
-                self._show(task_id, "blocked", report.blocked[task_id][:160])
+            self._merges_pending += 1
+            self._merge_queue.put(task_id)  # merged one at a time, beside the loop: agents keep starting
         elif self.mode == "pr":
             for outcome in pr_model.open_prs(self.ws, [task_id], echo=lambda _: None):
                 self._show(task_id, "completed", f"pull request {outcome.action}: {outcome.url or outcome.detail}")
+
+    def _merger(self) -> None:
+        """The merge thread: one merge at a time, in the order tasks completed; the loop reads the outcomes."""
+        while True:
+            task_id = self._merge_queue.get()
+            if task_id is None:
+                return
+            outcome: merge_model.MergeReport | CtxError
+            try:
+                branch = plan_model.load(self.ws, check=False).task(task_id).branch
+                runstate.note_merging(self.ws, {"task": task_id, "tip": git.rev(f"refs/heads/{branch}", self.ws.root)})
+                fault("merging", task_id)
+                try:
+                    outcome = merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None)
+                finally:
+                    runstate.note_merging(self.ws, None)
+            except CtxError as exc:
+                outcome = exc
+            except Exception as exc:  # noqa: BLE001 - reported by the loop, never lost in a thread
+                outcome = CtxError(f"{type(exc).__name__}: {exc}")
+            self._merged.append((task_id, outcome))
+            self.wake()
+
+    def _collect_merges(self) -> bool:
+        moved = False
+        while self._merged:
+            task_id, outcome = self._merged.pop(0)
+            self._merges_pending -= 1
+            moved = True
+            if isinstance(outcome, CtxError):  # the task stays completed: a later run merges it
+                self.result.blocked[task_id] = f"not merged: {outcome.message}"
+                self._show(task_id, "blocked", f"not merged: {outcome.message}"[:160])
+            elif task_id in outcome.merged:
+                self.result.merged.append(task_id)
+                self._show(task_id, "merged", f"into {outcome.base}")
+            elif task_id in outcome.blocked:
+                self.result.blocked[task_id] = outcome.blocked[task_id]
+                self._show(task_id, "blocked", outcome.blocked[task_id][:160])
+        return moved
 
     def _merge_completed(self, plan: plan_model.Plan) -> None:
         """Completed tasks that are not merged yet (e.g. by a run that was killed), in plan order."""
@@ -345,16 +382,31 @@ class Runner:
             return
         for wave in schedule.waves(plan):
             for task in wave:
-                if task.status == "completed" and not task.meta.get("merged") and task.id not in self.result.merged:
+                if task.status == "completed" and not task.meta.get("merged"):
                     self._integrate(task.id)
 
     # -- the loop --------------------------------------------------------------------------------
     def loop(self) -> RunResult:
+        if self.mode == "merge":
+            self._merge_thread = threading.Thread(target=self._merger, name="ctx-merge", daemon=True)
+            self._merge_thread.start()
+        try:
+            self._loop()
+        finally:
+            if self._merge_thread is not None:
+                self._merge_queue.put(None)
+                self._merge_thread.join()  # a merge under way ends; queued ones wait for the next run
+                self._collect_merges()
+        self._explain_leftovers()
+        return self.result
+
+    def _loop(self) -> None:
         for task_id, code, base_tip in self._finish_first:
             self._after_agent(task_id, code, base_tip)
         self._merge_completed(plan_model.load(self.ws, check=False))
         changed = True
         while not self.stop_requested.is_set():
+            changed |= self._collect_merges()
             if changed:  # the plan on disk only changes when a task starts, finishes or merges
                 plan = plan_model.load(self.ws, check=False)
                 ready = self._ready(plan)
@@ -364,13 +416,17 @@ class Runner:
                 self._setup_and_start(plan, ready[:room])
                 changed = True
                 continue
-            if not self.running:
+            if not self.running and not self._merges_pending:
                 break
             changed = self._wait()
         if self.stop_requested.is_set():
+            while True:  # drop merges not yet begun: the tasks stay completed and --resume merges them
+                try:
+                    if self._merge_queue.get_nowait() is not None:
+                        self._merges_pending -= 1
+                except queue.Empty:
+                    break
             self.interrupt()
-        self._explain_leftovers()
-        return self.result
 
     def _setup_and_start(self, plan: plan_model.Plan, batch: list[str]) -> None:
         outcomes = worktrees.setup(self.ws, batch, base=self.base, echo=lambda _: None)
@@ -402,15 +458,16 @@ class Runner:
                 if run.handle is not None:
                     selector.register(run.handle, selectors.EVENT_READ)
             selector.select(timeout)
+        woken = False
         try:
             while os.read(self._wake_r, 512):
-                pass
+                woken = True
         except BlockingIOError:
             pass
         if self.display and self.display.live and time.monotonic() - self._shown > 0.25:
             self._shown = time.monotonic()
             self.display.output({tid: _tail(self.ws.logs / f"{tid}.log") for tid in self.running})
-        moved = False
+        moved = woken
         for task_id, run in list(self.running.items()):
             if self.stop_requested.is_set():
                 break
@@ -432,6 +489,7 @@ class Runner:
         run.close()
 
     def _reap(self, run: Running) -> None:
+        fault(f"{run.kind}-exited", run.task_id)
         if run.kind == "test":
             self._after_test(run.task_id, run.proc.returncode, run.command)
             return
