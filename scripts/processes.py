@@ -97,3 +97,29 @@ def kill_group(pgid: int, sig: int) -> bool:
     except PermissionError:
         return False
     return True
+
+
+def git_running_in(folder: Path) -> list[int]:
+    """Pids of git processes working in `folder` (their current directory)."""
+    found = []
+    target = os.path.realpath(folder)
+    try:
+        entries = [e for e in os.listdir(PROC) if e.isdigit()]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            if (PROC / entry / "comm").read_text().strip() != "git":
+                continue
+            if os.path.realpath(os.readlink(PROC / entry / "cwd")) == target and start_time(int(entry)):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def wait_for_git(folder: Path, seconds: float = 10.0) -> None:
+    """Let git commands still working in `folder` finish (bounded)."""
+    end = time.monotonic() + seconds
+    while git_running_in(folder) and time.monotonic() < end:
+        time.sleep(0.02)

@@ -185,6 +185,10 @@ class Runner:
     def _recover_merge(self, merging: dict) -> None:
         """A killed run was merging: abort the merge it left (only that one) so the next can start."""
         tip = merging.get("tip")
+        processes.wait_for_git(self.ws.root)  # a git merge of ctx killed alone finishes by itself
+        lock = self.ws.git_dir() / "index.lock"
+        if lock.exists() and not processes.git_running_in(self.ws.root):
+            lock.unlink(missing_ok=True)  # left by the killed merge's git, which is gone
         head = git.rev("MERGE_HEAD", self.ws.root)
         if head is not None and head == tip:
             git.run("merge", "--abort", cwd=self.ws.root, check=False)
