@@ -97,14 +97,22 @@ def test_killed_runs_resume_to_a_finished_plan(repo, tmp_path, seed):
     logs.mkdir()
     write_plan(repo, TASKS)
     env = dict(os.environ, AGENT_LOGS=str(logs), AGENT_MARKER=marker)
-    agent = f"sh {script} {rng.choice([0.2, 0.4, 0.6])}"
+    agent = f"sh {script} {rng.choice([0.8, 1.2])}"
     kills = []
     for attempt in range(rng.choice([1, 2])):
         args = ["run", "--merge", "--agent", agent] + (["--resume"] if attempt else [])
+        sizes = {"before": sum(len((logs / t["id"]).read_text()) if (logs / t["id"]).exists() else 0 for t in TASKS)}
         proc = subprocess.Popen([sys.executable, "-m", "ctx", *args], cwd=repo, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.05, 2.0))
-        how = rng.choice(["ctx", "tree", "hup"])
+        pause = rng.uniform(0.0, 2.5)
+        if rng.random() < 0.8:  # mostly once agents are at work; sometimes during start-up
+            deadline = time.time() + 30
+            while proc.poll() is None and time.time() < deadline and \
+                    sum(len((logs / t["id"]).read_text()) if (logs / t["id"]).exists() else 0 for t in TASKS) == \
+                    sizes.get("before", -1):
+                time.sleep(0.01)
+        time.sleep(pause)
+        how = rng.choice(["ctx", "ctx", "tree", "hup"])
         kills.append(how)
         _kill(proc, how)
         proc.wait(timeout=60)
@@ -121,6 +129,12 @@ def test_killed_runs_resume_to_a_finished_plan(repo, tmp_path, seed):
         assert merges.count(f"Merge feature/{tid}:") == 1, f"{tid} merged more or less than once; {context}"
         lines = (logs / tid).read_text().splitlines()
         assert not [l for l in lines if l.startswith("overlap")], f"two agents at once on {tid}; {context}"
+        latest = None
+        for line in lines:  # an older agent still at work after a newer one started: two at once
+            word, pid = line.split()[0], line.split()[-1]
+            if word == "start":
+                latest = pid
+            assert pid == latest or word == "overlap", f"two agents at once on {tid}: {lines}; {context}"
         assert any(l.startswith("done") for l in lines), context
         first_done = next(n for n, l in enumerate(lines) if l.startswith("done"))
         rerun = [l for l in lines[first_done:] if l.startswith("start")]
