@@ -1,9 +1,9 @@
 """What a `ctx run` leaves on disk so that any later command can tell what is under way.
 
-- `.parallel/run.json`: the live run: {pid, start, started_at, command, merging}. `start` is the
+- `.parallel/run.json`: the live run: {pid, start, since, command, merging}. `start` is the
   process's start time (see processes.start_time), so a reused pid never passes for the run.
   `merging` names the task whose merge is under way ({task, tip}), else null.
-- `.parallel/agents/<id>.json`: the task's latest agent: {task, pid, start, token, started_at,
+- `.parallel/agents/<id>.json`: the task's latest agent: {task, pid, start, token, since,
   base_tip, run_pid}. The agent runs under agent_guard.py in process group `pid`; every process it
   starts carries CTX_AGENT_TOKEN=<token> in its environment.
 - `.parallel/agents/<id>.exit`: written by the guard when that agent ended: {exit, signal, orphaned}.
@@ -28,7 +28,7 @@ TOKEN_VAR = "CTX_AGENT_TOKEN"
 class RunRecord:
     pid: int
     start: int | None
-    started_at: str
+    since: str
     command: str
     merging: dict | None = None
 
@@ -43,7 +43,7 @@ class AgentRecord:
     pid: int
     start: int | None
     token: str
-    started_at: str
+    since: str
     base_tip: str | None
     run_pid: int
     extra: dict = field(default_factory=dict)
@@ -86,7 +86,7 @@ def current(ws: Workspace) -> RunRecord | None:
     data = _read(run_file(ws))
     if not data or not isinstance(data.get("pid"), int):
         return None
-    return RunRecord(pid=data["pid"], start=data.get("start"), started_at=str(data.get("started_at", "")),
+    return RunRecord(pid=data["pid"], start=data.get("start"), since=str(data.get("since", "")),
                      command=str(data.get("command", "")), merging=data.get("merging"))
 
 
@@ -102,11 +102,11 @@ def claim(ws: Workspace, started_at: str) -> RunRecord | None:
         previous = current(ws)
         if previous is not None and previous.live and previous.pid != os.getpid():
             raise CtxError(f"another ctx run is live in this repository (pid {previous.pid}, since "
-                           f"{previous.started_at}: {previous.command})",
+                           f"{previous.since}: {previous.command})",
                            hint="wait for it to finish, or stop it (kill -TERM "
                                 f"{previous.pid}) and run: ctx run --resume")
         pid = os.getpid()
-        record = RunRecord(pid=pid, start=processes.start_time(pid), started_at=started_at,
+        record = RunRecord(pid=pid, start=processes.start_time(pid), since=started_at,
                            command=" ".join(["ctx", *sys.argv[1:]])[:300],
                            merging=previous.merging if previous else None)
         atomic_write(run_file(ws), json.dumps(asdict(record), indent=1))
@@ -132,9 +132,9 @@ def agent(ws: Workspace, task_id: str) -> AgentRecord | None:
     data = _read(agents_dir(ws) / f"{task_id}.json")
     if not data or not isinstance(data.get("pid"), int):
         return None
-    known = {"task", "pid", "start", "token", "started_at", "base_tip", "run_pid"}
+    known = {"task", "pid", "start", "token", "since", "base_tip", "run_pid"}
     return AgentRecord(task=str(data.get("task", task_id)), pid=data["pid"], start=data.get("start"),
-                       token=str(data.get("token", "")), started_at=str(data.get("started_at", "")),
+                       token=str(data.get("token", "")), since=str(data.get("since", "")),
                        base_tip=data.get("base_tip"), run_pid=int(data.get("run_pid") or 0),
                        extra={k: v for k, v in data.items() if k not in known})
 

@@ -316,7 +316,7 @@ def test_resume_adopts_a_live_agent_instead_of_starting_another(repo, tmp_path):
     stat = Path(f"/proc/{live.pid}/stat").read_text()
     start = int(stat[stat.rfind(")") + 2:].split()[19])
     (agents / "a.json").write_text(_json.dumps({"task": "a", "pid": live.pid, "start": start, "token": "t0ken",
-                                                "started_at": "", "base_tip": base_tip, "run_pid": 1}))
+                                                "since": "", "base_tip": base_tip, "run_pid": 1}))
     out = tmp_path / "out.txt"
     with open(out, "w") as fh:
         resumed = subprocess.Popen([sys.executable, "-m", "ctx", "run", "--resume", "--merge", "--agent",
