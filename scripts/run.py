@@ -157,6 +157,7 @@ class Runner:
         self.running: dict[str, Running] = {}
         self.result = RunResult()
         self.base = ""
+        self.plan: plan_model.Plan | None = None  # kept in memory: statuses change through this run only
         self._finish_first: list[tuple[str, int, str | None]] = []
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -265,7 +266,7 @@ class Runner:
         token = secrets.token_hex(8)
         record = runstate.AgentRecord(task_id, 0, None, token, tasks.now(), base_tip, os.getpid())
         runstate.save_agent(self.ws, record)  # the token first: a kill right after the start still finds strays
-        tasks.set_status(self.ws, task_id, "in_progress")
+        self._set(task_id, "in_progress")
         env = agents.environment(plan, task, path)
         env[runstate.TOKEN_VAR] = token
         proc = self._spawn(task_id, "agent", command, path, env, log, runstate.exit_file(self.ws, task_id))
@@ -289,9 +290,24 @@ class Runner:
         if self.display:
             self.display.event(task_id, state, message)
 
+    def _set(self, task_id: str, status: str, reason: str | None = None) -> None:
+        """Move a task on disk and in the plan held in memory."""
+        meta = tasks.set_status(self.ws, task_id, status, reason=reason)
+        if self.plan is not None:
+            task = self.plan.task(task_id)
+            task.meta, task.status = meta, str(meta.get("status", status))
+
+    def _fresh(self, task_id: str) -> plan_model.Task:
+        """Re-read one task file (an agent or a merge may have written it)."""
+        task = self.plan.task(task_id)
+        path = self.plan.task_path(task)
+        task.meta, task.body = plan_model.read_task_file(path, plan_model.rel(self.ws, path))
+        task.status = str(task.meta.get("status", "pending"))
+        return task
+
     # -- finishing -------------------------------------------------------------------------------
     def _block(self, task_id: str, reason: str) -> None:
-        tasks.set_status(self.ws, task_id, "blocked", reason=reason)
+        self._set(task_id, "blocked", reason=reason)
         self.result.blocked[task_id] = reason
         self._show(task_id, "blocked", reason.splitlines()[0][:160])
 
@@ -302,8 +318,7 @@ class Runner:
         tip = git.rev("HEAD", worktree) if worktree.is_dir() else None
         committed = tip is not None and tip != base_tip
         if code == 0 and committed:
-            task = plan_model.load(self.ws, check=False).task(task_id)
-            test = task.meta.get("test") or self.test_cmd
+            test = self.plan.task(task_id).meta.get("test") or self.test_cmd
             if test:
                 self._start_test(task_id, str(test), worktree)
             else:
@@ -312,7 +327,7 @@ class Runner:
             return
         tail = _last_lines(log_path)
         reason = (f"agent exited {code}" if code else "agent exited 0 but left no commit") + (": " + tail if tail else "")
-        current = plan_model.load(self.ws, check=False).task(task_id)
+        current = self._fresh(task_id)
         if current.status == "blocked" and current.reason:
             reason = current.reason  # the agent said why itself
         self._block(task_id, reason)
@@ -326,7 +341,7 @@ class Runner:
                     + (": " + tail if tail else ""))
 
     def _complete(self, task_id: str, message: str) -> None:
-        tasks.set_status(self.ws, task_id, "completed")
+        self._set(task_id, "completed")
         self.result.completed.append(task_id)
         self._show(task_id, "completed", message)
         fault("completed", task_id)
@@ -349,7 +364,7 @@ class Runner:
                 return
             outcome: merge_model.MergeReport | CtxError
             try:
-                branch = plan_model.load(self.ws, check=False).task(task_id).branch
+                branch = self.plan.task(task_id).branch
                 runstate.note_merging(self.ws, {"task": task_id, "tip": git.rev(f"refs/heads/{branch}", self.ws.root)})
                 fault("merging", task_id)
                 try:
@@ -369,6 +384,7 @@ class Runner:
             task_id, outcome = self._merged.pop(0)
             self._merges_pending -= 1
             moved = True
+            self._fresh(task_id)
             if isinstance(outcome, CtxError):  # the task stays completed: a later run merges it
                 self.result.blocked[task_id] = f"not merged: {outcome.message}"
                 self._show(task_id, "blocked", f"not merged: {outcome.message}"[:160])
@@ -391,6 +407,7 @@ class Runner:
 
     # -- the loop --------------------------------------------------------------------------------
     def loop(self) -> RunResult:
+        self.plan = plan_model.load(self.ws, check=False)
         if self.mode == "merge":
             self._merge_thread = threading.Thread(target=self._merger, name="ctx-merge", daemon=True)
             self._merge_thread.start()
@@ -407,17 +424,16 @@ class Runner:
     def _loop(self) -> None:
         for task_id, code, base_tip in self._finish_first:
             self._after_agent(task_id, code, base_tip)
-        self._merge_completed(plan_model.load(self.ws, check=False))
+        self._merge_completed(self.plan)
         changed = True
         while not self.stop_requested.is_set():
             changed |= self._collect_merges()
-            if changed:  # the plan on disk only changes when a task starts, finishes or merges
-                plan = plan_model.load(self.ws, check=False)
-                ready = self._ready(plan)
+            if changed:  # tasks only become ready when one starts, finishes or merges
+                ready = self._ready(self.plan)
                 changed = False
             room = self.jobs - len(self.running)
             if ready and room > 0:
-                self._setup_and_start(plan, ready[:room])
+                self._setup_and_start(self.plan, ready[:room])
                 changed = True
                 continue
             if not self.running and not self._merges_pending:
@@ -438,12 +454,13 @@ class Runner:
             if outcome.action in ("created", "reused", "repaired", "pooled"):
                 self._start(plan, outcome.task_id)
             elif outcome.action == "blocked":
+                self._fresh(outcome.task_id)
                 self.result.blocked[outcome.task_id] = outcome.detail
                 self._show(outcome.task_id, "blocked", outcome.detail[:160])
             else:
                 self.result.not_started[outcome.task_id] = outcome.detail
                 self._show(outcome.task_id, "blocked", outcome.detail[:160])
-                tasks.set_status(self.ws, outcome.task_id, "blocked", reason=f"setup: {outcome.detail}")
+                self._set(outcome.task_id, "blocked", reason=f"setup: {outcome.detail}")
 
     def _wait(self) -> bool:
         """Sleep until a child exits, a signal arrives or a deadline passes; True when a task moved on."""
@@ -509,7 +526,7 @@ class Runner:
             self._after_agent(run.task_id, ended.exit or 0, run.base_tip)
         else:
             self._settle(run.task_id, runstate.agent(self.ws, run.task_id))
-            tasks.set_status(self.ws, run.task_id, "pending")  # stopped with its run: start it again
+            self._set(run.task_id, "pending")  # stopped with its run: start it again
             self._show(run.task_id, "waiting", "the earlier run's agent was stopped; starting it again")
 
     def wake(self, *_: object) -> None:
@@ -525,7 +542,7 @@ class Runner:
             self._drop(run)
             what = "tests were" if run.kind == "test" else "the run was"
             reason = f"{INTERRUPTED}: {what} stopped; worktree left as it was (ctx run --resume)"
-            tasks.set_status(self.ws, task_id, "blocked", reason=reason)
+            self._set(task_id, "blocked", reason=reason)
             self._show(task_id, "blocked", reason)
 
     def _explain_leftovers(self) -> None:
