@@ -341,3 +341,24 @@ def test_a_second_run_refuses_while_one_is_live(repo, tmp_path):
     assert starts(tmp_path, "one") == 1
     run.send_signal(signal.SIGTERM)
     run.communicate(timeout=30)
+
+
+def test_a_reused_pid_never_passes_for_the_recorded_run(repo, tmp_path):
+    import json as _json
+    write_plan(repo, [{"id": "a"}])
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        stat = Path(f"/proc/{other.pid}/stat").read_text()
+        start = int(stat[stat.rfind(")") + 2:].split()[19])
+        run_json = repo / ".parallel/run.json"
+        run_json.write_text(_json.dumps({"pid": other.pid, "start": start, "since": "earlier", "command": "ctx run"}))
+        refused = ctx(repo, "run", "--agent", COMMIT)
+        assert refused.returncode == 1 and f"another ctx run is live in this repository (pid {other.pid}" in refused.stderr
+        assert front(repo, "a")["status"] == "pending"
+        run_json.write_text(_json.dumps({"pid": other.pid, "start": start - 1, "since": "earlier", "command": "ctx run"}))
+        proc = ctx(repo, "run", "--agent", COMMIT)  # same pid, another process: that run is gone
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert not run_json.exists()
+    finally:
+        other.kill()
+        other.wait()
