@@ -322,8 +322,7 @@ class Runner:
             if test:
                 self._start_test(task_id, str(test), worktree)
             else:
-                self._complete(task_id, f"{git.out('rev-list', '--count', f'{base_tip}..{tip}', cwd=worktree)} commit(s)"
-                               if base_tip else "")
+                self._complete(task_id, f"committed {tip[:10]}")
             return
         tail = _last_lines(log_path)
         reason = (f"agent exited {code}" if code else "agent exited 0 but left no commit") + (": " + tail if tail else "")
@@ -343,9 +342,11 @@ class Runner:
     def _complete(self, task_id: str, message: str) -> None:
         self._set(task_id, "completed")
         self.result.completed.append(task_id)
-        self._show(task_id, "completed", message)
         fault("completed", task_id)
-        if self.mode:
+        if self.mode == "merge":
+            self._integrate(task_id)  # queued first: the merge starts while the line below is written
+        self._show(task_id, "completed", message)
+        if self.mode == "pr":
             self._integrate(task_id)
 
     def _integrate(self, task_id: str) -> None:
