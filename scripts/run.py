@@ -222,8 +222,8 @@ class Runner:
         if path.is_dir():
             res = git.run("rev-parse", "--path-format=absolute", "--git-dir", cwd=path, check=False)
             lock = Path(res.out) / "index.lock" if res.ok and res.out else None
-            if lock is not None and lock.exists():
-                lock.unlink(missing_ok=True)
+            if lock is not None and lock.exists() and not processes.git_running_in(path):
+                lock.unlink(missing_ok=True)  # its git was killed with the agent
 
     def _adopt(self, task: plan_model.Task, record: runstate.AgentRecord) -> None:
         """An agent of an earlier run still lives: wait for it instead of starting another."""
