@@ -182,6 +182,8 @@ class Runner:
         if resume:
             for task in plan.tasks:
                 self._resume_task(task)
+        else:
+            self.plan = plan
 
     def _recover_merge(self, merging: dict) -> None:
         """A killed run was merging: abort the merge it left (only that one) so the next can start."""
@@ -408,7 +410,8 @@ class Runner:
 
     # -- the loop --------------------------------------------------------------------------------
     def loop(self) -> RunResult:
-        self.plan = plan_model.load(self.ws, check=False)
+        if self.plan is None:  # a resume moved tasks on disk
+            self.plan = plan_model.load(self.ws, check=False)
         if self.mode == "merge":
             self._merge_thread = threading.Thread(target=self._merger, name="ctx-merge", daemon=True)
             self._merge_thread.start()
