@@ -166,6 +166,7 @@ class Runner:
         self._merge_queue: queue.Queue[str | None] = queue.Queue()
         self._merged: list[tuple[str, merge_model.MergeReport | CtxError]] = []
         self._merges_pending = 0
+        self._queued: set[str] = set()
         self._merge_thread: threading.Thread | None = None
 
     # -- before anything starts ----------------------------------------------------------------
@@ -353,6 +354,9 @@ class Runner:
 
     def _integrate(self, task_id: str) -> None:
         if self.mode == "merge":
+            if task_id in self._queued:
+                return
+            self._queued.add(task_id)
             self._merges_pending += 1
             self._merge_queue.put(task_id)  # merged one at a time, beside the loop: agents keep starting
         elif self.mode == "pr":
@@ -397,6 +401,9 @@ class Runner:
             elif task_id in outcome.blocked:
                 self.result.blocked[task_id] = outcome.blocked[task_id]
                 self._show(task_id, "blocked", outcome.blocked[task_id][:160])
+            elif task_id in outcome.skipped and outcome.skipped[task_id] != "already merged":
+                self.result.not_started[task_id] = f"not merged: {outcome.skipped[task_id]}"
+                self._show(task_id, "completed", f"not merged: {outcome.skipped[task_id]}"[:160])
         return moved
 
     def _merge_completed(self, plan: plan_model.Plan) -> None:
