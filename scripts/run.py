@@ -170,8 +170,8 @@ class Runner:
         self._merge_thread: threading.Thread | None = None
 
     # -- before anything starts ----------------------------------------------------------------
-    def prepare(self, resume: bool) -> None:
-        plan = plan_model.load(self.ws)
+    def prepare(self, resume: bool, plan: plan_model.Plan | None = None) -> None:
+        plan = plan or plan_model.load(self.ws)
         stuck = [t.id for t in plan.tasks if t.status == "in_progress"]
         if stuck and not resume:
             raise CtxError(f"tasks already in progress: {', '.join(stuck)} (another run, or one that was killed)",
@@ -582,7 +582,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 def run(ws: Workspace, *, jobs: int | None = None, agent: str | None = None, timeout: float | None = None,
         mode: str | None = None, test_cmd: str | None = None, resume: bool = False,
-        display: Display | None = None) -> RunResult:
+        display: Display | None = None, plan: plan_model.Plan | None = None) -> RunResult:
+    """Run the plan (`plan`: the one just loaded and validated, else read from disk)."""
     runner = Runner(ws, jobs=jobs or max(2, os.cpu_count() or 2), agent=agent, timeout=timeout, mode=mode,
                     test_cmd=test_cmd, display=display)
 
@@ -592,7 +593,7 @@ def run(ws: Workspace, *, jobs: int | None = None, agent: str | None = None, tim
 
     previous = {sig: signal.signal(sig, request_stop) for sig in STOP_SIGNALS}
     try:
-        runner.prepare(resume)
+        runner.prepare(resume, plan)
         return runner.loop()
     finally:
         runstate.release(ws)

@@ -26,10 +26,9 @@ from ..workspace import Workspace
 def run(jobs, agent, timeout, mode, test_cmd, resume) -> None:
     """Run every task's agent in its own worktree, as many at once as allowed, then report."""
     ws = Workspace.find()
-    ids = plan_model.load(ws).ids()
+    plan = plan_model.load(ws)
     result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, test_cmd=test_cmd,
-                        resume=resume,
-                        display=Display(ids))
+                        resume=resume, display=Display(plan.ids()), plan=plan)
     for tid, why in result.not_started.items():
         click.echo(f"not started: {tid}: {why}")
     click.echo("")
