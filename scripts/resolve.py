@@ -171,8 +171,8 @@ def _run_agent(ws: Workspace, task_id: str, prep: Preparation, files: list[str],
             proc.wait()
 
 
-def _test(ws: Workspace, task_id: str, worktree: Path) -> str | None:
-    test = plan_model.load(ws, check=False).task(task_id).meta.get("test")
+def _test(ws: Workspace, task_id: str, worktree: Path, default: str | None) -> str | None:
+    test = plan_model.load(ws, check=False).task(task_id).meta.get("test") or default
     if not test:
         return None
     proc = subprocess.run(str(test), shell=True, cwd=worktree, capture_output=True, text=True,
@@ -184,10 +184,11 @@ def _test(ws: Workspace, task_id: str, worktree: Path) -> str | None:
 
 
 def attempt(ws: Workspace, task_id: str, *, agent: str | None = None, attempts: int = 1,
-            timeout: float | None = None, stop: Callable[[], bool] | None = None) -> Outcome:
+            timeout: float | None = None, stop: Callable[[], bool] | None = None,
+            test_cmd: str | None = None) -> Outcome:
     """Prepare the worktree and run the task's agent to resolve the conflict, up to `attempts` times.
 
-    Resolved and tested: the task is completed, ready to merge. Otherwise it is blocked with a reason that
+    Resolved and tested (the task's `test:`, else test_cmd): the task is completed, ready to merge. Otherwise it is blocked with a reason that
     names the conflict and its files, and the worktree stays exactly as the agent left it.
     """
     prep = prepare(ws, task_id)
@@ -211,7 +212,7 @@ def attempt(ws: Workspace, task_id: str, *, agent: str | None = None, attempts: 
             why = exc.message
             break
     if why is None:
-        why = _test(ws, task_id, prep.worktree)
+        why = _test(ws, task_id, prep.worktree, test_cmd)
     if why is None:
         tasks.set_status(ws, task_id, "completed")
         return Outcome(True)

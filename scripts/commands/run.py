@@ -20,16 +20,19 @@ from ..workspace import Workspace
               help="Stop a task's agent after this long and mark the task blocked.")
 @click.option("--merge", "mode", flag_value="merge", help="Merge each finished task before its dependents start.")
 @click.option("--pr", "mode", flag_value="pr", help="Open a pull request for each finished task.")
-@click.option("--resume", is_flag=True, help="Carry on after an interrupted run.")
+@click.option("--test", "test_cmd", metavar="CMD", help="Gate every merge on CMD: run in each task's worktree "
+              "(unless the task names its own test:) and on the merged result; a failing task is blocked.")
+@click.option("--resume", is_flag=True, help="Carry on after an interrupted or killed run: wait for agents "
+              "still alive, re-run stopped ones, merge what completed.")
 @click.option("--resolve-attempts", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
               help="With --merge: times the task's agent is run again (CTX_RESOLVE=1) to resolve a merge "
                    "conflict before the task is blocked; 0 blocks at once.")
-def run(jobs, agent, timeout, mode, resume, resolve_attempts) -> None:
+def run(jobs, agent, timeout, mode, test_cmd, resume, resolve_attempts) -> None:
     """Run every task's agent in its own worktree, as many at once as allowed, then report."""
     ws = Workspace.find()
-    ids = plan_model.load(ws).ids()
-    result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume,
-                        display=Display(ids), resolve_attempts=resolve_attempts)
+    plan = plan_model.load(ws)
+    result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, test_cmd=test_cmd,
+                        resume=resume, display=Display(plan.ids()), plan=plan, resolve_attempts=resolve_attempts)
     for tid, why in result.not_started.items():
         click.echo(f"not started: {tid}: {why}")
     click.echo("")
