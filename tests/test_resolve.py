@@ -98,7 +98,8 @@ def test_markers_left_by_the_agent_are_never_merged(repo, tmp_path):
 
 
 def test_resolution_whose_tests_fail_is_not_merged(repo, tmp_path):
-    proc, resolved = run_plan(repo, tmp_path, "fix", test="python3 -c 'import app; assert app.hello() == 1'")
+    # the task's own work passes its test; the resolution the agent commits does not
+    proc, resolved = run_plan(repo, tmp_path, "fix", test="python3 -c 'import app; assert \" and \" not in app.hello()'")
     assert proc.returncode == 1
     second = the_second(resolved)
     assert "tests failed after resolving" in front(repo, second)["reason"]
