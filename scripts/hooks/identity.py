@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from . import index, state
 from .scope import Scope
 
-EXECUTORS = frozenset({"ctx:parallel-task-executor"})
+EXECUTORS = frozenset({"ctx:parallel-task-executor", "ctx:conflict-resolver"})  # both act on one task
 _FINISHED = ("completed", "blocked")
 _KEEP_SECONDS = 14 * 24 * 3600  # claims older than this are dropped when the file is next written
 

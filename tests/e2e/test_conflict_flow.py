@@ -39,14 +39,16 @@ def executor(body: dict) -> list[dict]:
 
 
 def resolver(body: dict) -> list[dict]:
-    """Read the marked file, keep both sides, test, commit the merge, complete the task."""
+    """Take the task, read the marked file, keep both sides, test, commit the merge, complete the task."""
     m = re.search(r"Task ([a-z0-9-]+)\. Worktree: (\S+?)\.?(?:\s|$)", first_user_text(body))
     tid, worktree = m.group(1), m.group(2)
     tools = last_assistant_tools(body)
     if not tools:
-        return [{"type": "tool_use", "name": "Read", "input": {"file_path": f"{worktree}/app.py"}}]
+        return [bash(f"ctx task start {tid}")]
     last = tools[-1]
     command = last["input"].get("command", "")
+    if "task start" in command:
+        return [{"type": "tool_use", "name": "Read", "input": {"file_path": f"{worktree}/app.py"}}]
     if last["name"] == "Read":
         return [{"type": "tool_use", "name": "Write", "input": {"file_path": f"{worktree}/app.py", "content": RESOLVED}}]
     if last["name"] == "Write":
