@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import extract, git, integration, locks, plan as plan_model, pool, registry, worktrees
+from . import extract, git, integration, journal, locks, merge as merge_model, plan as plan_model, pool, registry
+from . import worktrees
 from .errors import CtxError
 from .workspace import Workspace
 
@@ -33,13 +35,84 @@ class CleanupReport:
     def retained(self) -> list[Action]:
         return [a for a in self.actions if a.outcome == "retained"]
 
+    archived_to: str | None = None
+    pool: list[str] = field(default_factory=list)  # parked worktrees left in place
+
     def to_json(self) -> dict:
         return {"dry_run": self.dry_run, "actions": [asdict(a) for a in self.actions],
-                "retained": len(self.retained)}
+                "retained": len(self.retained), "archived_to": self.archived_to, "pool": self.pool}
+
+
+def live_run(ws: Workspace) -> str | None:
+    """A `ctx run` that is still going: from .parallel/run.json (its pid) or a held "run" lock."""
+    try:
+        raw = json.loads((ws.parallel / "run.json").read_text())
+        pid = int(raw.get("pid"))
+    except (OSError, ValueError, TypeError, AttributeError):
+        pid = None
+    if pid is not None and registry.pid_alive(pid) and pid != os.getpid():
+        return f"ctx run pid {pid}" + (f" (since {raw['started']})" if raw.get("started") else "")
+    if locks.held(ws, "run"):
+        who = locks.holder(ws, "run")
+        return str(who) if who else "a ctx run (it holds .parallel/locks/run.lock)"
+    return None
+
+
+def reachable(root: Path, sha: str | None, base: str | None = None) -> bool:
+    """Is commit sha on some local branch, or its work in base (e.g. squash-merged), so that removing
+    a checkout of it loses nothing?"""
+    if not sha:
+        return True  # an unborn HEAD has no commit to lose
+    res = git.run("for-each-ref", "--count=1", "--contains", sha, "--format=%(refname)", "refs/heads/",
+                  cwd=root, check=False)
+    if res.ok and res.out:
+        return True
+    return base is not None and integration.integrated(root, sha, base) is not None
+
+
+def _head(path: Path) -> str | None:
+    return git.rev("HEAD", path)
+
+
+def _stale_records(ws: Workspace) -> list[tuple[Path, str]]:
+    """Lock holder records whose process is gone: (file, who)."""
+    found = []
+    for path in sorted(ws.locks.glob("*.holder.json")) if ws.locks.is_dir() else []:
+        name = path.name.removesuffix(".holder.json")
+        who = locks.holder(ws, name)
+        if not locks.held(ws, name):
+            found.append((path, str(who) if who else "an unknown process"))
+    return found
+
+
+def _recover(ws: Workspace, act) -> None:
+    """Finish the removal a killed cleanup had under way (recorded before it started)."""
+    entry = journal.read(ws, "cleanup")
+    if entry is None:
+        return
+    target = Path(str(entry.data.get("path", "")))
+    if entry.step == "removing" and target.is_dir():
+        head = _head(target)
+        if reachable(ws.root, head, git.current_branch(ws.root)) and (pool.clean(target) or entry.data.get("clean") is not True):
+            act(plan_model.rel(ws, target), "removed", "finishing a removal a killed cleanup began",
+                lambda: git.run("worktree", "remove", "--force", str(target), cwd=ws.root))
+        else:
+            act(plan_model.rel(ws, target), "retained", "a killed cleanup began removing it, but it holds work")
+    journal.clear(ws, "cleanup")
 
 
 def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_pool: bool = False,
             echo: Echo = print) -> CleanupReport:
+    if force and not dry_run:
+        live = live_run(ws)
+        if live:
+            raise CtxError(f"cleanup --force refused: {live} is still running and uses these worktrees",
+                           hint="wait for it to finish or stop it (Ctrl-C), then run ctx cleanup --force")
+    with locks.lock(ws, "merge", timeout=merge_model.WAIT, record=True):
+        return _cleanup(ws, force=force, dry_run=dry_run, drop_pool=drop_pool, echo=echo)
+
+
+def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo: Echo) -> CleanupReport:
     report = CleanupReport(dry_run)
 
     def act(target: str, outcome: str, reason: str, do: Callable[[], object] | None = None) -> None:
@@ -57,7 +130,14 @@ def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_p
             elif result is False:
                 outcome, reason = "retained", "moved meanwhile (compare-and-swap refused)"
         report.actions.append(Action(target, outcome, reason))
+        return outcome
 
+    if not dry_run:
+        merge_model.recover(ws, lambda line: None)
+        _recover(ws, act)
+    for record, who in _stale_records(ws):
+        act(plan_model.rel(ws, record), "removed", f"stale lock record: {who} is gone",
+            lambda r=record: r.unlink(missing_ok=True))
     with locks.lock(ws, "git"):
         for path, reg in registry.by_path(ws.root).items():
             if registry.stale_lock(reg.locked):
@@ -73,19 +153,55 @@ def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_p
         regs = registry.by_path(ws.root)
         for task in plan.tasks:
             all_done &= _task(ws, task, base, regs, force, act)
-    if drop_pool:
-        for slot in pool.parked(ws):
-            act(plan_model.rel(ws, slot), "removed", "parked worktree (--drop-pool)",
-                lambda s=slot: git.run("worktree", "remove", "--force", str(s), cwd=ws.root))
-    if plan is not None and (all_done or force):
-        act(plan_model.rel(ws, ws.plans), "archived", "every task is merged" if all_done else "--force",
-            lambda: extract.archive_plans(ws))
+    pool_base = worktrees.base_branch(ws, plan) if plan is not None else git.current_branch(ws.root)
+    for slot in pool.parked(ws):
+        where = plan_model.rel(ws, slot)
+        if not reachable(ws.root, _head(slot), pool_base):
+            act(where, "retained", "parked, but its HEAD is on no branch: removing it would drop commits")
+        elif drop_pool:
+            act(where, "removed", "parked worktree (--drop-pool)", lambda s=slot: _remove(ws, s))
+        else:
+            report.pool.append(where)
+    # archived only when nothing was kept: a plan archived too early leaves nothing for a later cleanup to finish
+    if plan is not None and (all_done or force) and not report.retained:
+        def archive() -> str:
+            target = extract.archive_plans(ws)
+            report.archived_to = plan_model.rel(ws, target)
+            _drop_integration(ws)
+            return ""
+        act(plan_model.rel(ws, ws.plans), "archived", "every task is merged" if all_done else "--force", archive)
     for action in report.actions:
         echo(action.line())
     kept = len(report.retained)
     echo(f"cleanup{' (dry run)' if dry_run else ''}: {len(report.actions) - kept} actions, {kept} retained"
          + ("; rerun with --force to drop retained work" if kept and not force else ""))
+    if report.archived_to:
+        echo(f"plan archived to {report.archived_to}")
+    elif plan is not None and not dry_run and (all_done or force):
+        echo("plan not archived: something above could not be removed")
+    if report.pool:
+        echo(f"pool: {len(report.pool)} parked worktree{'s' if len(report.pool) != 1 else ''} kept for reuse "
+             f"({', '.join(report.pool)}); drop them with: ctx cleanup --drop-pool")
     return report
+
+
+def _remove(ws: Workspace, path: Path) -> object:
+    """`git worktree remove`, recorded first so that a kill in the middle is finished next time."""
+    journal.write(ws, "cleanup", "removing", path=str(path), head=_head(path), clean=pool.clean(path))
+    journal.fault("cleanup:removing")
+    res = git.run("worktree", "remove", "--force", str(path), cwd=ws.root, check=False, retries=3)
+    journal.clear(ws, "cleanup")
+    if not res.ok:
+        return f"kept: {(res.stderr.strip() or 'git worktree remove failed').splitlines()[-1]}"
+    return None
+
+
+def _drop_integration(ws: Workspace) -> None:
+    """The private integration worktree is ctx's own, detached at a commit of the base: nothing to keep."""
+    path = merge_model.integration_path(ws)
+    if path.exists():
+        git.run("worktree", "remove", "--force", str(path), cwd=ws.root, check=False)
+    git.run("worktree", "prune", cwd=ws.root, check=False)
 
 
 def _task(ws: Workspace, task, base: str, regs, force: bool, act) -> bool:
@@ -106,10 +222,13 @@ def _task(ws: Workspace, task, base: str, regs, force: bool, act) -> bool:
         if reg.locked is not None and not registry.stale_lock(reg.locked):
             act(where, "retained", f"locked ({reg.locked or 'no reason given'}); unlock with: git worktree unlock {where}")
             clean = False
+        elif not reachable(ws.root, head := _head(path), base):
+            act(where, "retained", f"its HEAD {head[:10]} is on no branch; keep it with: "
+                                   f"git -C {where} branch keep/{task.id}")
+            clean = False
         elif not pool.clean(path):
             if force:
-                act(where, "removed", "uncommitted changes dropped (--force)",
-                    lambda: git.run("worktree", "remove", "--force", str(path), cwd=ws.root))
+                act(where, "removed", "uncommitted changes dropped (--force)", lambda: _remove(ws, path))
             else:
                 act(where, "retained", "uncommitted changes")
                 clean = False

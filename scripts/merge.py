@@ -328,12 +328,12 @@ def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo) -> MergeRe
     for tid in report.blocked:
         if tid in report.conflicts:
             echo(f"to retry {tid}: in worktrees/{tid} run `git merge {base}`, fix and commit, "
-                 f"then `ctx task retry {tid}` and `ctx merge {tid}`")
+                 f"then `ctx task complete {tid}` and `ctx merge {tid}` (or `ctx task retry {tid}` for an agent)")
         elif tid in tested:
-            echo(f"to retry {tid}: make the tests pass in worktrees/{tid} (they ran on {tid} merged into {base}), "
-                 f"commit, then `ctx task retry {tid}` and `ctx merge {tid}`")
+            echo(f"to retry {tid}: the tests failed on {tid} merged into {base}; make them pass in worktrees/{tid}, "
+                 f"commit, then `ctx task complete {tid}` and `ctx merge {tid}` (or `ctx task retry {tid}` for an agent)")
         else:
-            echo(f"to retry {tid}: fix what the reason says, then `ctx task retry {tid}` and `ctx merge {tid}`")
+            echo(f"to retry {tid}: fix what the reason says, then `ctx task retry {tid}`")
     return report
 
 
