@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import extract, git, integration, journal, locks, merge as merge_model, plan as plan_model, pool, registry
+from . import extract, git, integration, journal, liverun, locks, merge as merge_model, plan as plan_model, pool, registry
 from . import worktrees
 from .errors import CtxError
 from .workspace import Workspace
@@ -41,21 +40,6 @@ class CleanupReport:
     def to_json(self) -> dict:
         return {"dry_run": self.dry_run, "actions": [asdict(a) for a in self.actions],
                 "retained": len(self.retained), "archived_to": self.archived_to, "pool": self.pool}
-
-
-def live_run(ws: Workspace) -> str | None:
-    """A `ctx run` that is still going: from .parallel/run.json (its pid) or a held "run" lock."""
-    try:
-        raw = json.loads((ws.parallel / "run.json").read_text())
-        pid = int(raw.get("pid"))
-    except (OSError, ValueError, TypeError, AttributeError):
-        pid = None
-    if pid is not None and registry.pid_alive(pid) and pid != os.getpid():
-        return f"ctx run pid {pid}" + (f" (since {raw['started']})" if raw.get("started") else "")
-    if locks.held(ws, "run"):
-        who = locks.holder(ws, "run")
-        return str(who) if who else "a ctx run (it holds .parallel/locks/run.lock)"
-    return None
 
 
 def reachable(root: Path, sha: str | None, base: str | None = None) -> bool:
@@ -104,7 +88,7 @@ def _recover(ws: Workspace, act) -> None:
 def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_pool: bool = False,
             echo: Echo = print) -> CleanupReport:
     if force and not dry_run:
-        live = live_run(ws)
+        live = liverun.live_run(ws)
         if live:
             raise CtxError(f"cleanup --force refused: {live} is still running and uses these worktrees",
                            hint="wait for it to finish or stop it (Ctrl-C), then run ctx cleanup --force")
@@ -166,6 +150,8 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
     if plan is not None and (all_done or force) and not report.retained:
         def archive() -> str:
             target = extract.archive_plans(ws)
+            if ws.logs.is_dir():  # this plan's agent logs go with it: the next plan's report starts from zero
+                os.replace(ws.logs, target / "logs")
             report.archived_to = plan_model.rel(ws, target)
             _drop_integration(ws)
             return ""
