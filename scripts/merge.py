@@ -11,10 +11,13 @@ by the next `ctx merge` (see recover()).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -118,12 +121,22 @@ def _commands(task: Task, test_cmd: str | None) -> list[str]:
     return [c for c in (test_cmd, str(own).strip() if own else None) if c]
 
 
+def _die_with_parent() -> None:
+    """Linux: the test's shell gets SIGKILL when ctx dies, so no orphan keeps testing a worktree that moved on."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _test(where: Path, commands: list[str], task: Task) -> str | None:
     """Run each test command in the integration worktree; why the first failing one failed, or None."""
     env = dict(os.environ, CTX_TASK_ID=task.id)
+    env.pop(journal.FAULT_ENV, None)
     for command in commands:
         proc = subprocess.run(command, shell=True, cwd=where, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, env=env)
+                              stdin=subprocess.DEVNULL, env=env,
+                              preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         if proc.returncode != 0:
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-TAIL:]
             return (f"tests failed on the merged result (`{command}` exited {proc.returncode}); base not moved"
