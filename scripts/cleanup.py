@@ -92,11 +92,13 @@ def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_p
         if live:
             raise CtxError(f"cleanup --force refused: {live} is still running and uses these worktrees",
                            hint="wait for it to finish or stop it (Ctrl-C), then run ctx cleanup --force")
+    stale = _stale_records(ws)  # read before taking the merge lock, whose own record replaces a stale one
     with locks.lock(ws, "merge", timeout=merge_model.WAIT, record=True):
-        return _cleanup(ws, force=force, dry_run=dry_run, drop_pool=drop_pool, echo=echo)
+        return _cleanup(ws, force=force, dry_run=dry_run, drop_pool=drop_pool, echo=echo, stale=stale)
 
 
-def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo: Echo) -> CleanupReport:
+def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo: Echo,
+             stale: list[tuple[Path, str]]) -> CleanupReport:
     report = CleanupReport(dry_run)
 
     def act(target: str, outcome: str, reason: str, do: Callable[[], object] | None = None) -> None:
@@ -119,7 +121,7 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
     if not dry_run:
         merge_model.recover(ws, lambda line: None)
         _recover(ws, act)
-    for record, who in _stale_records(ws):
+    for record, who in stale:
         act(plan_model.rel(ws, record), "removed", f"stale lock record: {who} is gone",
             lambda r=record: r.unlink(missing_ok=True))
     with locks.lock(ws, "git"):
@@ -163,8 +165,8 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
          + ("; rerun with --force to drop retained work" if kept and not force else ""))
     if report.archived_to:
         echo(f"plan archived to {report.archived_to}")
-    elif plan is not None and not dry_run and (all_done or force):
-        echo("plan not archived: something above could not be removed")
+    elif plan is not None and not dry_run and report.retained:
+        echo("plan not archived: something above could not be removed; the next ctx cleanup finishes it")
     if report.pool:
         echo(f"pool: {len(report.pool)} parked worktree{'s' if len(report.pool) != 1 else ''} kept for reuse "
              f"({', '.join(report.pool)}); drop them with: ctx cleanup --drop-pool")
@@ -199,7 +201,8 @@ def _task(ws: Workspace, task, base: str, regs, force: bool, act) -> bool:
     """
     tip = git.rev(f"refs/heads/{task.branch}", ws.root)
     reason = integration.integrated(ws.root, tip, base) if tip else "no branch"
-    merged = bool(task.meta.get("merged")) or (task.status == "completed" and tip is not None and reason is not None)
+    # a completed task whose branch is gone was deleted by an earlier cleanup, after an integration check
+    merged = bool(task.meta.get("merged")) or (task.status == "completed" and (tip is None or reason is not None))
     path = ws.worktree(task.id)
     where = plan_model.rel(ws, path)
     reg = regs.get(Path(os.path.realpath(path)))

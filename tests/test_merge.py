@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import time
 
 import yaml
 
@@ -244,3 +246,99 @@ def test_a_conflict_resolved_in_the_worktree_merges_on_the_next_run(repo):
     ctx(wt, "task", "complete", "clash", check=True)
     proc, out = merge(repo, "clash")
     assert out["merged"] == ["clash"] and "task and main" in (repo / "app.py").read_text()
+
+
+def test_a_task_own_test_gates_its_merge_and_gets_the_test_hint(repo):
+    write_plan(repo, [{"id": "ok", "test": "test -e ok.py"}, {"id": "bad", "test": "echo checking; echo 'assert failed' >&2; exit 4"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "ok", {"ok.py": "ok\n"})
+    work(repo, "bad", {"bad.py": "bad\n"})
+    before = git(repo, "rev-parse", "main")
+    proc = ctx(repo, "merge")
+    assert proc.returncode == 1
+    assert "ok" in proc.stdout and "to retry bad: the tests failed on bad merged into main" in proc.stdout
+    assert "git merge main" not in proc.stdout  # not the conflict hint
+    reason = front(repo, "bad")["reason"]
+    assert "`echo checking; echo 'assert failed' >&2; exit 4` exited 4" in reason and "assert failed" in reason
+    assert git(repo, "rev-list", "--count", f"{before}..main") == "2" and not (repo / "bad.py").exists()
+
+
+def test_conflicts_are_reported_per_task_and_the_checkout_never_gets_a_merge_head(repo):
+    write_plan(repo, [{"id": "one"}, {"id": "two"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "one", {"app.py": "def hello():\n    return 'one'\n"})
+    work(repo, "two", {"app.py": "def hello():\n    return 'two'\n", "two.py": "2\n"})
+    proc, out = merge(repo)
+    assert out["conflicts"] == {"two": ["app.py"]} and "merge conflict" in out["blocked"]["two"]
+    assert not list((repo / ".git").rglob("MERGE_HEAD"))
+
+
+def test_a_second_merge_waits_for_the_first_or_names_it(repo):
+    write_plan(repo, [{"id": "slow"}, {"id": "other"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "slow", {"slow.py": "s\n"})
+    work(repo, "other", {"other.py": "o\n"})
+    gate = repo.parent / "gate"
+    first = subprocess.Popen([sys.executable, "-m", "ctx", "merge", "slow", "--test",
+                              f"while [ ! -e {gate} ]; do sleep 0.05; done"],
+                             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = repo / ".parallel/locks/merge.holder.json"
+    while not holder.exists():
+        assert first.poll() is None, first.communicate()
+        time.sleep(0.05)
+    busy = ctx(repo, "merge", "other", "--wait", "0")
+    assert busy.returncode == 1 and "Traceback" not in busy.stderr
+    assert f"by pid {first.pid} (`ctx merge slow --test" in busy.stderr and "since 20" in busy.stderr
+    waiting = subprocess.Popen([sys.executable, "-m", "ctx", "merge", "other", "--json"], cwd=repo,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    gate.write_text("go\n")
+    assert first.wait() == 0
+    out, err = waiting.communicate()
+    assert json.loads(out)["merged"] == ["other"], err
+    assert front(repo, "slow")["merged"] and front(repo, "other")["merged"]
+    assert not holder.exists()
+
+
+def test_a_merge_killed_during_its_test_is_tested_again_not_called_merged(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    before = git(repo, "rev-parse", "main")
+    killed = ctx(repo, "merge", "--test", "true", env={"CTX_FAULT": "merge:testing"})
+    assert killed.returncode == -9 and git(repo, "rev-parse", "main") == before
+    assert "merge of a stopped while testing" in ctx(repo, "doctor").stdout
+    assert "a merge was interrupted" in ctx(repo, "status").stdout
+    proc = ctx(repo, "merge", "--test", "echo tested-again > /dev/null; exit 5")
+    assert "rolled back a merge interrupted while testing" in proc.stdout
+    assert front(repo, "a")["status"] == "blocked" and git(repo, "rev-parse", "main") == before
+
+
+def test_a_merge_killed_after_the_base_moved_is_finished_by_the_next_one(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    killed = ctx(repo, "merge", env={"CTX_FAULT": "merge:advanced"})
+    assert killed.returncode == -9
+    moved = git(repo, "rev-parse", "main")
+    assert not (repo / "a.py").exists()  # the checkout was not brought along before the kill
+    proc = ctx(repo, "merge")
+    assert "finished an interrupted advance of main" in proc.stdout
+    assert (repo / "a.py").read_text() == "a\n" and git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    assert front(repo, "a")["merge_commit"] == moved == git(repo, "rev-parse", "main")
+
+
+def test_retry_sets_a_blocked_task_back_to_pending_and_keeps_its_work(repo):
+    write_plan(repo, [{"id": "one"}, {"id": "two"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "one", {"app.py": "def hello():\n    return 'one'\n"})
+    work(repo, "two", {"app.py": "def hello():\n    return 'two'\n"})
+    merge(repo)
+    tip = git(repo, "rev-parse", "feature/two")
+    proc = ctx(repo, "task", "retry", "two")
+    assert proc.returncode == 0 and "two: pending" in proc.stdout and "ctx run --resume" in proc.stdout
+    meta = front(repo, "two")
+    assert meta["status"] == "pending" and "reason" not in meta and "merge conflict" in meta["last_reason"]
+    assert git(repo, "rev-parse", "feature/two") == tip and (repo / "worktrees/two").is_dir()
+    assert "ready for two" in ctx(repo, "status").stdout
+    done = ctx(repo, "task", "retry", "one")
+    assert done.returncode == 2 and "already merged" in done.stderr and "Traceback" not in done.stderr
