@@ -88,6 +88,7 @@ def _integration_tree(ws: Workspace, at: str) -> Path:
         usable = gitdir.ok and git.run("reset", "-q", "--hard", at, cwd=path, check=False).ok
     if not usable:
         with locks.lock(ws, "git"):
+            git.run("worktree", "unlock", str(path), cwd=ws.root, check=False)  # a killed `worktree add`
             if path.exists():
                 shutil.rmtree(path)
             git.run("worktree", "prune", cwd=ws.root)

@@ -342,3 +342,18 @@ def test_retry_sets_a_blocked_task_back_to_pending_and_keeps_its_work(repo):
     assert "ready for two" in ctx(repo, "status").stdout
     done = ctx(repo, "task", "retry", "one")
     assert done.returncode == 2 and "already merged" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_damaged_integration_worktree_is_made_again(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    merge(repo, "a")
+    integration = repo / ".git/ctx/integration"
+    git(repo, "worktree", "lock", "--reason", "initializing", str(integration))  # as a killed `worktree add` leaves it
+    (integration / ".git").unlink()
+    (integration / "half-written").write_text("x\n")
+    work(repo, "b", {"b.py": "b\n"})
+    proc, out = merge(repo, "b")
+    assert out["merged"] == ["b"] and git(repo, "show", "main:b.py") == "b"
+    assert not (integration / "half-written").exists()
