@@ -304,7 +304,7 @@ def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo) -> MergeRe
         if not tip:
             report.skipped[task.id] = f"no branch {task.branch}"
             continue
-        if _never_committed(ws, task.branch, tip, base):
+        if never_committed(ws, task.branch, tip, base):
             reason = f"{task.branch} has no commits of its own: nothing to merge (was the work committed?)"
             _block(ws, report, task.id, reason, echo)
             continue
@@ -357,7 +357,7 @@ def _block(ws: Workspace, report: MergeReport, task_id: str, reason: str, echo: 
     echo(f"{task_id:<24} blocked  {reason}")
 
 
-def _never_committed(ws: Workspace, branch: str, tip: str, base: str) -> bool:
+def never_committed(ws: Workspace, branch: str, tip: str, base: str) -> bool:
     """The branch still points where it was created and that commit is already in base: no work to merge."""
     if not git.is_ancestor(tip, base, ws.root):
         return False

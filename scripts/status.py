@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import git, journal, liverun, plan as plan_model, registry, schedule
 from .errors import data_error
+from .merge import never_committed
 from .workspace import Workspace
 from .worktrees import base_branch, dependency_done
 
@@ -109,7 +110,7 @@ def _next_step(ws: Workspace, plan, rows: list[TaskStatus], base: str) -> str:
     if all(r.merged for r in rows):
         return "every task is merged: run ctx cleanup, then ctx report"
     unmerged = [r for r in rows if r.status == "completed" and not r.merged]
-    empty = [r.id for r in unmerged if r.ahead == 0]
+    empty = [r.id for r in unmerged if r.ahead == 0 and _never_committed(ws, r.branch, base)]
     if empty:
         return (f"completed without commits: {', '.join(empty)}: commit the work in its worktree "
                 f"(or ctx task retry {empty[0]}), then ctx merge")
@@ -135,6 +136,12 @@ def _next_step(ws: Workspace, plan, rows: list[TaskStatus], base: str) -> str:
     if blocked:
         return f"blocked: {', '.join(blocked)}: read the reason above, fix it, then ctx task retry {blocked[0]}"
     return "waiting for dependencies to be merged: run ctx merge when tasks complete"
+
+
+def _never_committed(ws: Workspace, branch: str, base: str) -> bool:
+    """The rule by which ctx merge blocks a completed task that has nothing to merge."""
+    tip = git.rev(f"refs/heads/{branch}", ws.root)
+    return tip is not None and never_committed(ws, branch, tip, base)
 
 
 def _age(seconds: int | None) -> str:
