@@ -151,9 +151,10 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
     # archived only when nothing was kept: a plan archived too early leaves nothing for a later cleanup to finish
     if plan is not None and (all_done or force) and not report.retained:
         def archive() -> str:
-            target = extract.archive_plans(ws)
             if ws.logs.is_dir():  # this plan's agent logs go with it: the next plan's report starts from zero
-                os.replace(ws.logs, target / "logs")
+                os.replace(ws.logs, ws.plans / "logs")
+            journal.fault("cleanup:archiving")
+            target = extract.archive_plans(ws)  # one rename: the plan and its logs move together
             report.archived_to = plan_model.rel(ws, target)
             _drop_integration(ws)
             return ""

@@ -75,8 +75,8 @@ def plans_dir(ws: Workspace) -> Path | None:
 
 
 def logs_dir(ws: Workspace, folder: Path | None) -> Path:
-    """The agent logs of this plan: archived beside it by cleanup, else .parallel/logs/."""
-    if folder is not None and folder != ws.plans and (folder / "logs").is_dir():
+    """The agent logs of this plan: moved beside it by cleanup when it archives it, else .parallel/logs/."""
+    if folder is not None and (folder / "logs").is_dir():
         return folder / "logs"
     return ws.logs
 

@@ -106,3 +106,21 @@ def test_a_cleanup_killed_while_removing_is_finished_by_the_next(repo):
     assert proc.returncode == 0 and "finishing a removal a killed cleanup began" in proc.stdout
     assert not (repo / ".parallel/journal/cleanup.json").exists()
     assert not list((repo / "worktrees/.pool").glob("*")) and (repo / ".parallel/plans").exists() is False
+
+
+def test_a_cleanup_killed_while_archiving_archives_the_plan_with_its_logs_next_time(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    logs = repo / ".parallel/logs"
+    logs.mkdir(parents=True)
+    (logs / "a.log").write_text(json.dumps({"type": "assistant", "message": {
+        "id": "m1", "model": "claude-haiku-4-5", "content": [], "usage": {"input_tokens": 7, "output_tokens": 3}}}) + "\n")
+    finish(repo, "a")
+    ctx(repo, "merge", check=True)
+    killed = ctx(repo, "cleanup", env={"CTX_FAULT": "cleanup:archiving"})
+    assert killed.returncode == -9
+    assert json.loads(ctx(repo, "report", "--json").stdout)["total"]["total_tokens"] == 10
+    proc = ctx(repo, "cleanup", "--json")
+    archived = repo / json.loads(proc.stdout)["archived_to"]
+    assert (archived / "plan.yaml").exists() and (archived / "logs/a.log").exists() and not logs.exists()
+    assert json.loads(ctx(repo, "report", "--json").stdout)["total"]["total_tokens"] == 10
