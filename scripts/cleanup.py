@@ -18,7 +18,7 @@ Echo = Callable[[str], None]
 @dataclass
 class Action:
     target: str
-    outcome: str  # deleted, removed, parked, pruned, unlocked, archived, retained (and "would ..." on a dry run)
+    outcome: str  # deleted, removed, parked, pruned, unlocked, archived, recovered, retained (and "would ..." on a dry run)
     reason: str
 
     def line(self) -> str:
@@ -69,6 +69,11 @@ def _stale_records(ws: Workspace) -> list[tuple[Path, str]]:
     return found
 
 
+def _only_deletions(path: Path) -> bool:
+    res = git.run("status", "--porcelain", "-z", cwd=path, check=False)
+    return res.ok and all(entry[:2] == " D" for entry in git.zsplit(res.stdout))
+
+
 def _recover(ws: Workspace, act) -> None:
     """Finish the removal a killed cleanup had under way (recorded before it started)."""
     entry = journal.read(ws, "cleanup")
@@ -77,7 +82,9 @@ def _recover(ws: Workspace, act) -> None:
     target = Path(str(entry.data.get("path", "")))
     if entry.step == "removing" and target.is_dir():
         head = _head(target)
-        if reachable(ws.root, head, git.current_branch(ws.root)) and (pool.clean(target) or entry.data.get("clean") is not True):
+        # it was clean when the removal began, so files it lacks now were deleted by that removal
+        if reachable(ws.root, head, git.current_branch(ws.root)) and (
+                entry.data.get("clean") is not True or _only_deletions(target)):
             act(plan_model.rel(ws, target), "removed", "finishing a removal a killed cleanup began",
                 lambda: git.run("worktree", "remove", "--force", str(target), cwd=ws.root))
         else:
@@ -119,7 +126,8 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
         return outcome
 
     if not dry_run:
-        merge_model.recover(ws, lambda line: None)
+        for line in merge_model.recover(ws, lambda line: None):
+            act("merge", "recovered", line)
         _recover(ws, act)
     for record, who in stale:
         act(plan_model.rel(ws, record), "removed", f"stale lock record: {who} is gone",

@@ -44,7 +44,7 @@ def checks(cwd=None) -> list[Check]:
                        "" if not problems else "write one with /ctx:plan then ctx plan extract, or fix it: ctx plan validate"))
     dirty = git.dirty_tracked(ws.root)
     found.append(Check("clean checkout", not dirty, "no uncommitted tracked changes" if not dirty
-                       else f"uncommitted changes: {', '.join(dirty[:5])}", "commit or stash them before ctx merge"))
+                       else f"uncommitted changes: {', '.join(dirty[:5])}", "ctx merge keeps them, but skips a task whose merge would overwrite one: commit or stash those"))
     stale = [r for r in registry.registrations(ws.root) if r.prunable or registry.stale_lock(r.locked)]
     found.append(Check("worktree registrations", not stale, "none stale" if not stale else
                        "stale: " + ", ".join(str(r.path) for r in stale), "run: ctx cleanup (or ctx setup repairs them)"))

@@ -101,6 +101,7 @@ def test_a_cleanup_killed_while_removing_is_finished_by_the_next(repo):
     ctx(repo, "merge", check=True)
     killed = ctx(repo, "cleanup", "--drop-pool", env={"CTX_FAULT": "cleanup:removing"})
     assert killed.returncode == -9 and (repo / ".parallel/journal/cleanup.json").exists()
+    (repo / "worktrees/.pool/0/app.py").unlink()  # as far as `git worktree remove` got before the kill
     assert "cleanup stopped while removing" in ctx(repo, "doctor").stdout
     proc = ctx(repo, "cleanup")
     assert proc.returncode == 0 and "finishing a removal a killed cleanup began" in proc.stdout
