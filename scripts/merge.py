@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -122,27 +123,79 @@ def _commands(task: Task, test_cmd: str | None) -> list[str]:
     return [c for c in (test_cmd, str(own).strip() if own else None) if c]
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
 def _die_with_parent() -> None:
     """Linux: the test's shell gets SIGKILL when ctx dies, so no orphan keeps testing a worktree that moved on."""
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
 
 
-def _test(where: Path, commands: list[str], task: Task) -> str | None:
-    """Run each test command in the integration worktree; why the first failing one failed, or None."""
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _test(where: Path, commands: list[str], task: Task, started: Callable[[int], None]) -> str | None:
+    """Run each test command in the integration worktree; why the first failing one failed, or None.
+
+    Each runs in its own process group, recorded through `started` so that a later ctx can stop
+    what a killed one left running; in a single-threaded ctx on Linux its shell also dies with ctx
+    (a parent-death signal is not safe to set up while other threads run).
+    """
     env = dict(os.environ, CTX_TASK_ID=task.id)
     env.pop(journal.FAULT_ENV, None)
+    guard = _die_with_parent if _LIBC is not None and threading.active_count() == 1 else None
     for command in commands:
-        proc = subprocess.run(command, shell=True, cwd=where, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, env=env,
-                              preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        proc = subprocess.Popen(command, shell=True, cwd=where, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace", stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True, preexec_fn=guard)
+        try:
+            started(proc.pid)
+            output, _ = proc.communicate()
+        except BaseException:  # Ctrl-C or an error here: the tests do not outlive the merge
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
+        _kill_group(proc.pid)  # anything the test left running in the background
         if proc.returncode != 0:
-            tail = (proc.stdout + proc.stderr).strip().splitlines()[-TAIL:]
+            tail = output.strip().splitlines()[-TAIL:]
             return (f"tests failed on the merged result (`{command}` exited {proc.returncode}); base not moved"
                     + (": " + " | ".join(tail) if tail else ""))
     return None
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes of process group pgid (Linux /proc), zombies left out."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[0] != "Z" and fields[2] == str(pgid):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _stop_orphan_test(ws: Workspace, pgid: object) -> None:
+    """Kill the process group a killed merge's test left, if it still runs in the integration worktree."""
+    if not isinstance(pgid, int) or sys.platform != "linux":
+        return
+    where = Path(os.path.realpath(integration_path(ws)))
+    for pid in _group_members(pgid):
+        try:
+            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+        except OSError:
+            continue
+        if cwd == where or where in cwd.parents:
+            _kill_group(pgid)
+            return
 
 
 def _on_base(ws: Workspace, base: str) -> bool:
@@ -232,6 +285,7 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
         _record(ws, tid, str(data["new"]))
         done.append(f"{tid}: recorded an interrupted merge as merged ({str(data['new'])[:10]})")
     else:  # merging, testing or unreadable: the base never moved; the integration worktree is reset on use
+        _stop_orphan_test(ws, data.get("test_pgid"))
         journal.clear(ws, "merge")
         done.append(f"{tid}: rolled back a merge interrupted while {entry.step}; the base was not moved")
     for line in done:
@@ -249,9 +303,15 @@ def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, comma
         if merged.commit is None:
             journal.clear(ws, "merge")
             return merged
-        journal.write(ws, "merge", "testing", task=task.id, base=base, old=old, new=merged.commit)
+        testing = dict(task=task.id, base=base, old=old, new=merged.commit)
+        journal.write(ws, "merge", "testing", **testing)
         journal.fault("merge:testing")
-        failure = _test(where, commands, task)
+
+        def started(pid: int) -> None:
+            journal.write(ws, "merge", "testing", **testing, test_pgid=pid)
+            journal.fault("merge:test-started")
+
+        failure = _test(where, commands, task, started)
         if failure:
             journal.clear(ws, "merge")
             return Outcome(reason=failure, test_failed=True)

@@ -1,4 +1,4 @@
-"""ctx merge: dependency order, conflicts leave the base untouched, a failing --test undoes its merge."""
+"""ctx merge: dependency order, merged and tested before the base moves, recovered after a kill."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import yaml
 
@@ -357,3 +358,30 @@ def test_a_damaged_integration_worktree_is_made_again(repo):
     proc, out = merge(repo, "b")
     assert out["merged"] == ["b"] and git(repo, "show", "main:b.py") == "b"
     assert not (integration / "half-written").exists()
+
+
+def _group_alive(pgid: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and fields[2] == str(pgid):
+            return True
+    return False
+
+
+def test_a_test_left_running_by_a_killed_merge_is_stopped_before_the_next_merge(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    killed = ctx(repo, "merge", "--test", "sleep 300; true", env={"CTX_FAULT": "merge:test-started"})
+    assert killed.returncode == -9
+    pgid = json.loads((repo / ".parallel/journal/merge.json").read_text())["data"]["test_pgid"]
+    proc, out = merge(repo, "--test", "true")
+    assert out["merged"] == ["a"] and any("rolled back" in line for line in out["recovered"])
+    for _ in range(200):  # SIGKILL is sent before the merge goes on; wait only for the kernel to finish it
+        if not _group_alive(pgid):
+            break
+        time.sleep(0.05)
+    assert not _group_alive(pgid)
