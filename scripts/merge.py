@@ -233,10 +233,47 @@ def _advance(ws: Workspace, base: str, old: str, new: str, task_id: str) -> Outc
 
 
 def _record(ws: Workspace, task_id: str, commit: str) -> None:
+    """Record the task as merged; the journal then says its worktree and branch are to be released."""
     journal.write(ws, "merge", "advanced", task=task_id, new=commit)
     tasks.update(ws, task_id, merged=tasks.now(), merge_commit=commit)
     journal.fault("merge:recorded")
+    journal.write(ws, "merge", "releasing", task=task_id)
+
+
+def _finish(ws: Workspace, task_id: str, base: str, tip: str | None, use_pool: bool = True) -> tuple[str, str]:
+    """Release a merged task's worktree and delete its branch, then close the journal entry."""
+    journal.write(ws, "merge", "releasing", task=task_id)
+    released = worktrees.release(ws, task_id, use_pool=use_pool)
+    journal.fault("merge:released")
+    branch = f"feature/{task_id}"
+    tip = tip or git.rev(f"refs/heads/{branch}", ws.root)
+    deleted = _delete_branch(ws, branch, tip, base) if tip else f"branch {branch} already gone"
     journal.clear(ws, "merge")
+    return released, deleted
+
+
+def _in_use(path: Path) -> bool:
+    """Does any process work inside path (Linux /proc)? Elsewhere: assume so, and touch nothing."""
+    if sys.platform != "linux":
+        return True
+    real = Path(os.path.realpath(path))
+    for link in Path("/proc").glob("[0-9]*/cwd"):
+        try:
+            cwd = Path(os.readlink(link))
+        except OSError:
+            continue
+        if cwd == real or real in cwd.parents:
+            return True
+    return False
+
+
+def _unlock_released(ws: Workspace, task_id: str) -> None:
+    """Remove the index.lock a git killed while releasing this task's worktree left behind (parked or not)."""
+    places = [ws.worktree(task_id), *sorted(ws.pool.glob("*"))] if ws.pool.is_dir() else [ws.worktree(task_id)]
+    for path in places:
+        admin = registry.admin_dir(ws.root, path) if path.is_dir() else None
+        if admin is not None and (admin / "index.lock").exists() and not _in_use(path):
+            (admin / "index.lock").unlink(missing_ok=True)
 
 
 def _checkout_at(ws: Workspace, commit: str, old: str) -> bool:
@@ -253,6 +290,7 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
         return []
     data, done = entry.data, []
     tid = str(data.get("task", "?"))
+    base_now = str(data.get("base") or "")
     if entry.step == "advancing":
         base, old, new = str(data["base"]), str(data["old"]), str(data["new"])
         current = git.rev(f"refs/heads/{base}", ws.root)
@@ -284,13 +322,23 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
     elif entry.step == "advanced":
         _record(ws, tid, str(data["new"]))
         done.append(f"{tid}: recorded an interrupted merge as merged ({str(data['new'])[:10]})")
+    elif entry.step == "releasing":
+        done.append(f"{tid}: finished releasing its worktree and branch after a kill")
     else:  # merging, testing or unreadable: the base never moved; the integration worktree is reset on use
         _stop_orphan_test(ws, data.get("test_pgid"))
         journal.clear(ws, "merge")
         done.append(f"{tid}: rolled back a merge interrupted while {entry.step}; the base was not moved")
+    after = journal.read(ws, "merge")
+    if after is not None and after.step == "releasing":
+        _unlock_released(ws, tid)
+        _finish(ws, tid, base_now or _plan_base(ws), None)
     for line in done:
         echo(f"recovered: {line}")
     return done
+
+
+def _plan_base(ws: Workspace) -> str:
+    return worktrees.base_branch(ws, plan_model.load(ws, check=False))
 
 
 def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, commands: list[str]) -> Outcome:
@@ -385,15 +433,12 @@ def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo) -> MergeRe
                 _block(ws, report, task.id, outcome.reason or "not merged", echo)
                 continue
             head = outcome.commit
-            _record(ws, task.id, head)
         else:
             head = git.rev(f"refs/heads/{base}", ws.root)
-            tasks.update(ws, task.id, merged=tasks.now(), merge_commit=head)
+        _record(ws, task.id, head)
         merged_now.add(task.id)
         report.merged.append(task.id)
-        released = worktrees.release(ws, task.id, use_pool=use_pool)
-        journal.fault("merge:released")
-        deleted = _delete_branch(ws, task.branch, tip, base)
+        released, deleted = _finish(ws, task.id, base, tip, use_pool)
         how = f"already in {base} ({already})" if already else f"into {base} at {head[:10]}"
         echo(f"{task.id:<24} merged   {how}; worktree {released}; {deleted}")
     for tid, why in report.skipped.items():

@@ -385,3 +385,17 @@ def test_a_test_left_running_by_a_killed_merge_is_stopped_before_the_next_merge(
             break
         time.sleep(0.05)
     assert not _group_alive(pgid)
+
+
+def test_a_merge_killed_while_releasing_the_worktree_is_finished_by_the_next_one(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    killed = ctx(repo, "merge", "--test", "true", env={"CTX_FAULT": "merge:recorded"})
+    assert killed.returncode == -9 and front(repo, "a")["merged"]
+    (repo / ".git/worktrees/a/index.lock").write_text("")  # as a git killed in the middle leaves it
+    proc, out = merge(repo)
+    assert len(out["recovered"]) == 1 and out["recovered"][0].startswith("a: ")
+    assert out["skipped"] == {"a": "already merged"}
+    assert not (repo / "worktrees/a").exists() and "feature/a" not in git(repo, "branch", "--list")
+    assert not list((repo / ".git").rglob("index.lock"))
