@@ -96,6 +96,9 @@ def _interrupted(ws: Workspace) -> Check:
             plans.append(f"merge of {task} stopped while moving {data.get('base')} to its tested merge "
                          f"{str(data.get('new'))[:10]}: the next ctx merge finishes that (or moves it back to "
                          f"{str(data.get('old'))[:10]} if your checkout's changes are in the way)")
+        elif entry.operation == "merge" and entry.step == "releasing":
+            plans.append(f"{task} is merged, but releasing its worktree and branch was cut short: the next "
+                         "ctx merge (or ctx cleanup) finishes it")
         elif entry.operation == "merge" and entry.step == "advanced":
             plans.append(f"merge of {task} is in the base but not recorded: the next ctx merge records it")
         elif entry.operation == "merge":
