@@ -76,10 +76,11 @@ def _locks(ws: Workspace) -> list[Check]:
                    "" if not stale else "ctx cleanup removes the stale record")]
     if busy:
         found[0].detail += "; held now: " + "; ".join(busy) + " (another ctx command is running; it waits for them)"
-    index_lock = ws.git_dir() / "index.lock"
-    if index_lock.exists():
-        found.append(Check("git index lock", False, f"{index_lock} exists: a git command is running, or one "
-                           "was killed and left it", f"if no git command is running: rm {index_lock}"))
+    common = ws.git_dir()
+    for lock in [common / "index.lock", *sorted((common / "refs" / "heads").rglob("*.lock"))]:
+        if lock.exists():
+            found.append(Check("git lock", False, f"{lock} exists: a git command is running, or one "
+                               "was killed and left it", f"if no git command is running: rm {lock}"))
     return found
 
 

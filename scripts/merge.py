@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -220,6 +221,10 @@ def _advance(ws: Workspace, base: str, old: str, new: str, task_id: str) -> Outc
     journal.fault("merge:advancing")
     if not git.run("update-ref", "-m", f"ctx merge {task_id}", f"refs/heads/{base}", new, old,
                    cwd=ws.root, check=False).ok:
+        lock = ws.git_dir() / "refs" / "heads" / f"{base}.lock"
+        if lock.exists():
+            return Outcome(reason=f"{base} is locked ({lock} exists: a git command is running, or one was killed "
+                                  f"and left it; if none is running, remove it)", keep_task=True)
         return Outcome(retry=True)
     journal.fault("merge:advanced")
     if _on_base(ws, base):
@@ -267,6 +272,42 @@ def _in_use(path: Path) -> bool:
     return False
 
 
+def _git_running(ws: Workspace) -> bool:
+    """Is a git process working in this repository (Linux /proc)? Elsewhere: assume so."""
+    if sys.platform != "linux":
+        return True
+    root = Path(os.path.realpath(ws.root))
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() != "git":
+                continue
+            cwd = Path(os.readlink(comm.parent / "cwd"))
+        except OSError:
+            continue
+        if cwd == root or root in cwd.parents:
+            return True
+    return False
+
+
+def _clear_stale_git_locks(ws: Workspace, base: str) -> list[str]:
+    """The lock files a git killed while moving the base or the checkout leaves (refs/heads/<base>.lock,
+    index.lock), removed once no git works in this repository: a git that is still going, as when ctx
+    alone was killed, is given a few seconds to finish first."""
+    for _ in range(100):
+        if not _git_running(ws):
+            break
+        time.sleep(0.05)
+    else:
+        return []
+    common = ws.git_dir()
+    removed = []
+    for lock in (common / "refs" / "heads" / f"{base}.lock", common / "index.lock", common / "HEAD.lock"):
+        if lock.exists():
+            lock.unlink(missing_ok=True)
+            removed.append(lock.name)
+    return removed
+
+
 def _unlock_released(ws: Workspace, task_id: str) -> None:
     """Remove the index.lock a git killed while releasing this task's worktree left behind (parked or not)."""
     places = [ws.worktree(task_id), *sorted(ws.pool.glob("*"))] if ws.pool.is_dir() else [ws.worktree(task_id)]
@@ -293,6 +334,9 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
     base_now = str(data.get("base") or "")
     if entry.step == "advancing":
         base, old, new = str(data["base"]), str(data["old"]), str(data["new"])
+        stale = _clear_stale_git_locks(ws, base)
+        if stale:
+            done.append(f"{tid}: removed {', '.join(stale)} left by a git killed while moving {base}")
         current = git.rev(f"refs/heads/{base}", ws.root)
         if current == old:  # killed before the compare-and-swap: new was tested, finish the advance
             outcome = _advance(ws, base, old, new, tid)

@@ -101,7 +101,7 @@ def _check_invariants(repo: Path, tips: dict[str, str], initial: str, tested: Pa
     assert "tests failed on the merged result" in _front(repo, "broken")["reason"]
     # nothing left half-done: no MERGE_HEAD anywhere, no journal, no lock record, no lock held
     assert not list((repo / ".git").rglob("MERGE_HEAD"))
-    assert not list((repo / ".git").rglob("index.lock"))
+    assert not list((repo / ".git").rglob("*.lock"))
     assert not list((repo / ".parallel").glob("journal/*.json"))
     assert not list((repo / ".parallel/locks").glob("*.holder.json"))
     assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""

@@ -399,3 +399,18 @@ def test_a_merge_killed_while_releasing_the_worktree_is_finished_by_the_next_one
     assert out["skipped"] == {"a": "already merged"}
     assert not (repo / "worktrees/a").exists() and "feature/a" not in git(repo, "branch", "--list")
     assert not list((repo / ".git").rglob("index.lock"))
+
+
+def test_a_ref_lock_left_by_a_git_killed_while_moving_the_base_is_cleared_by_the_next_merge(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    before = git(repo, "rev-parse", "main")
+    killed = ctx(repo, "merge", env={"CTX_FAULT": "merge:advancing"})
+    assert killed.returncode == -9
+    (repo / ".git/refs/heads/main.lock").write_text(before + "\n")  # as `git update-ref` killed mid-way leaves it
+    assert "refs/heads/main.lock exists" in ctx(repo, "doctor").stdout
+    proc, out = merge(repo)
+    assert any("removed main.lock" in line for line in out["recovered"])
+    assert front(repo, "a")["merged"] and (repo / "a.py").exists()
+    assert not (repo / ".git/refs/heads/main.lock").exists()
