@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import extract, git, integration, journal, liverun, locks, merge as merge_model, plan as plan_model, pool, registry
+from . import extract, git, integration, oplog, liverun, locks, merge as merge_model, plan as plan_model, pool, registry
 from . import worktrees
 from .errors import CtxError
 from .workspace import Workspace
@@ -76,7 +76,7 @@ def _only_deletions(path: Path) -> bool:
 
 def _recover(ws: Workspace, act) -> None:
     """Finish the removal a killed cleanup had under way (recorded before it started)."""
-    entry = journal.read(ws, "cleanup")
+    entry = oplog.read(ws, "cleanup")
     if entry is None:
         return
     target = Path(str(entry.data.get("path", "")))
@@ -89,7 +89,7 @@ def _recover(ws: Workspace, act) -> None:
                 lambda: git.run("worktree", "remove", "--force", str(target), cwd=ws.root))
         else:
             act(plan_model.rel(ws, target), "retained", "a killed cleanup began removing it, but it holds work")
-    journal.clear(ws, "cleanup")
+    oplog.clear(ws, "cleanup")
 
 
 def cleanup(ws: Workspace, *, force: bool = False, dry_run: bool = False, drop_pool: bool = False,
@@ -148,7 +148,7 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
         for task in plan.tasks:
             all_done &= _task(ws, task, base, regs, force, act)
     pool_base = worktrees.base_branch(ws, plan) if plan is not None else git.current_branch(ws.root)
-    for slot in pool.parked(ws):
+    for slot in sorted(set(pool.parked(ws, pool_base)) | set(pool.stranded(ws, pool_base))):
         where = plan_model.rel(ws, slot)
         if not reachable(ws.root, _head(slot), pool_base):
             act(where, "retained", "parked, but its HEAD is on no branch: removing it would drop commits")
@@ -161,7 +161,7 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
         def archive() -> str:
             if ws.logs.is_dir():  # this plan's agent logs go with it: the next plan's report starts from zero
                 os.replace(ws.logs, ws.plans / "logs")
-            journal.fault("cleanup:archiving")
+            oplog.fault("cleanup:archiving")
             target = extract.archive_plans(ws)  # one rename: the plan and its logs move together
             report.archived_to = plan_model.rel(ws, target)
             _drop_integration(ws)
@@ -184,10 +184,10 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
 
 def _remove(ws: Workspace, path: Path) -> object:
     """`git worktree remove`, recorded first so that a kill in the middle is finished next time."""
-    journal.write(ws, "cleanup", "removing", path=str(path), head=_head(path), clean=pool.clean(path))
-    journal.fault("cleanup:removing")
+    oplog.write(ws, "cleanup", "removing", path=str(path), head=_head(path), clean=pool.clean(path))
+    oplog.fault("cleanup:removing")
     res = git.run("worktree", "remove", "--force", str(path), cwd=ws.root, check=False, retries=3)
-    journal.clear(ws, "cleanup")
+    oplog.clear(ws, "cleanup")
     if not res.ok:
         return f"kept: {(res.stderr.strip() or 'git worktree remove failed').splitlines()[-1]}"
     return None

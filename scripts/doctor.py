@@ -7,8 +7,9 @@ import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 
-from . import git, journal, locks, registry, validate
+from . import git, locks, oplog, registry, repair, validate
 from .errors import CtxError
+from .plan import rel
 from .workspace import Workspace
 
 
@@ -48,6 +49,10 @@ def checks(cwd=None) -> list[Check]:
     stale = [r for r in registry.registrations(ws.root) if r.prunable or registry.stale_lock(r.locked)]
     found.append(Check("worktree registrations", not stale, "none stale" if not stale else
                        "stale: " + ", ".join(str(r.path) for r in stale), "run: ctx cleanup (or ctx setup repairs them)"))
+    left = repair.findings(ws)
+    found.append(Check("interrupted setup", not left, "nothing left by a killed setup" if not left else
+                       "; ".join(f"{rel(ws, f.path)}: {f.problem} (ctx setup will: {f.action})" for f in left),
+                       "run: ctx setup (it finishes what a killed setup left)"))
     found.extend(_locks(ws))
     found.append(_interrupted(ws))
     gh = shutil.which("gh")
@@ -86,7 +91,7 @@ def _locks(ws: Workspace) -> list[Check]:
 
 def _interrupted(ws: Workspace) -> Check:
     """An operation a killed ctx left in the journal, and what the next command will do about it."""
-    entries = journal.pending(ws)
+    entries = oplog.pending(ws)
     if not entries:
         return Check("interrupted operations", True, "none")
     plans = []

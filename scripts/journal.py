@@ -1,65 +1,92 @@
-"""What a multi-step operation has under way, written before each step so that a kill can be repaired.
+"""What `ctx setup` has under way, written before it is done, so that a killed setup can be finished.
 
-One small JSON file per operation under .parallel/journal/ (`merge.json`, `cleanup.json`), replaced
-atomically: a reader sees the previous step or the next one, never half of a record. The file is
-removed when the operation is done; one left behind means the operation was interrupted, and the
-next command of that kind finishes or rolls it back.
+One file per task under .parallel/journal/setup/. Phase "checkout": the worktree is being added (or
+a parked one moved and checked out) and may be half-made; "prepare": its files are all there and
+only ctx's own steps (env files, ports, setup command) remain. The file goes when the task is set up.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from .workspace import Workspace, atomic_write
+from .workspace import Workspace
 
-FAULT_ENV = "CTX_FAULT"  # "merge:tested" kills ctx with SIGKILL at that point (fault-injection tests)
+CHECKOUT = "checkout"
+PREPARE = "prepare"
 
 
 @dataclass
 class Entry:
-    operation: str  # merge, cleanup
-    step: str  # how far it got, e.g. merging, testing, advancing, advanced
-    data: dict[str, Any] = field(default_factory=dict)
+    task_id: str
+    path: str  # the task's worktree folder
+    branch: str
+    phase: str  # CHECKOUT or PREPARE
+    pid: int
+    started: str  # the owner's start time, so that a recycled pid is not taken for it
+
+    def owner_alive(self) -> bool:
+        return process_start(self.pid) == self.started
 
 
-def _file(ws: Workspace, operation: str):
-    return ws.parallel / "journal" / f"{operation}.json"
+def folder(ws: Workspace) -> Path:
+    return ws.parallel / "journal" / "setup"
 
 
-def write(ws: Workspace, operation: str, step: str, **data: Any) -> Entry:
-    entry = Entry(operation, step, data)
-    atomic_write(_file(ws, operation), json.dumps(asdict(entry), indent=1))
+def process_start(pid: int) -> str | None:
+    """A token that names one process: its start time (Linux), else only whether the pid exists."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except FileNotFoundError:
+        return None
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass
+    return "alive"
+
+
+def begin(ws: Workspace, task_id: str, path: Path, branch: str) -> Entry:
+    pid = os.getpid()
+    entry = Entry(task_id, str(path), branch, CHECKOUT, pid, process_start(pid) or "")
+    _write(ws, entry)
     return entry
 
 
-def read(ws: Workspace, operation: str) -> Entry | None:
-    try:
-        raw = json.loads(_file(ws, operation).read_text())
-        return Entry(str(raw["operation"]), str(raw["step"]), dict(raw.get("data") or {}))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        # a record we cannot read names no step: treat it as the earliest one, which rolls back
-        return Entry(operation, "unreadable", {})
+def advance(ws: Workspace, entry: Entry, phase: str) -> None:
+    entry.phase = phase
+    _write(ws, entry)
 
 
-def clear(ws: Workspace, operation: str) -> None:
-    _file(ws, operation).unlink(missing_ok=True)
+def finish(ws: Workspace, entry: Entry) -> None:
+    (folder(ws) / f"{entry.task_id}.json").unlink(missing_ok=True)
 
 
-def pending(ws: Workspace) -> list[Entry]:
-    folder = ws.parallel / "journal"
-    if not folder.is_dir():
-        return []
-    return [e for e in (read(ws, p.stem) for p in sorted(folder.glob("*.json"))) if e is not None]
+def entries(ws: Workspace) -> list[Entry]:
+    found = []
+    if not folder(ws).is_dir():
+        return found
+    for file in sorted(folder(ws).glob("*.json")):
+        try:
+            found.append(Entry(**json.loads(file.read_text())))
+        except (OSError, ValueError, TypeError):
+            # unreadable: written by nothing ctx knows; keep it out of the way of recovery
+            continue
+    return found
 
 
-def fault(point: str) -> None:
-    """Die here, as a kill -9 would, when CTX_FAULT names this point (comma-separated list)."""
-    wanted = os.environ.get(FAULT_ENV)
-    if wanted and point in wanted.split(","):
-        os.kill(os.getpid(), signal.SIGKILL)
+def _write(ws: Workspace, entry: Entry) -> None:
+    """Replace the entry whole (a kill leaves the old or the new one). No fsync: the journal guards
+    against killed processes, not lost power, and setup writes it twice per task."""
+    target = folder(ws) / f"{entry.task_id}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(asdict(entry)) + "\n")
+    os.replace(tmp, target)

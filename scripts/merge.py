@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import git, integration, journal, locks, plan as plan_model, registry, schedule, tasks, worktrees
+from . import git, integration, oplog, locks, plan as plan_model, registry, schedule, tasks, worktrees
 from .errors import CtxError, data_error
 from .plan import Task
 from .workspace import Workspace
@@ -150,7 +150,7 @@ def _test(where: Path, commands: list[str], task: Task, started: Callable[[int],
     (a parent-death signal is not safe to set up while other threads run).
     """
     env = dict(os.environ, CTX_TASK_ID=task.id)
-    env.pop(journal.FAULT_ENV, None)
+    env.pop(oplog.FAULT_ENV, None)
     guard = _die_with_parent if _LIBC is not None and threading.active_count() == 1 else None
     for command in commands:
         proc = subprocess.Popen(command, shell=True, cwd=where, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -217,8 +217,8 @@ def _bring_checkout(ws: Workspace, old: str, new: str) -> str | None:
 
 def _advance(ws: Workspace, base: str, old: str, new: str, task_id: str) -> Outcome:
     """Compare-and-swap the base from old to new, then bring a main checkout on the base along."""
-    journal.write(ws, "merge", "advancing", task=task_id, base=base, old=old, new=new)
-    journal.fault("merge:advancing")
+    oplog.write(ws, "merge", "advancing", task=task_id, base=base, old=old, new=new)
+    oplog.fault("merge:advancing")
     if not git.run("update-ref", "-m", f"ctx merge {task_id}", f"refs/heads/{base}", new, old,
                    cwd=ws.root, check=False).ok:
         lock = ws.git_dir() / "refs" / "heads" / f"{base}.lock"
@@ -226,34 +226,34 @@ def _advance(ws: Workspace, base: str, old: str, new: str, task_id: str) -> Outc
             return Outcome(reason=f"{base} is locked ({lock} exists: a git command is running, or one was killed "
                                   f"and left it; if none is running, remove it)", keep_task=True)
         return Outcome(retry=True)
-    journal.fault("merge:advanced")
+    oplog.fault("merge:advanced")
     if _on_base(ws, base):
         refused = _bring_checkout(ws, old, new)
         if refused:
             git.run("update-ref", "-m", f"ctx merge {task_id}: roll back", f"refs/heads/{base}", old, new,
                     cwd=ws.root, check=False)
             return Outcome(reason=refused + f"; {base} left at {old[:10]}", keep_task=True)
-    journal.fault("merge:checkout")
+    oplog.fault("merge:checkout")
     return Outcome(commit=new)
 
 
 def _record(ws: Workspace, task_id: str, commit: str) -> None:
     """Record the task as merged; the journal then says its worktree and branch are to be released."""
-    journal.write(ws, "merge", "advanced", task=task_id, new=commit)
+    oplog.write(ws, "merge", "advanced", task=task_id, new=commit)
     tasks.update(ws, task_id, merged=tasks.now(), merge_commit=commit)
-    journal.fault("merge:recorded")
-    journal.write(ws, "merge", "releasing", task=task_id)
+    oplog.fault("merge:recorded")
+    oplog.write(ws, "merge", "releasing", task=task_id)
 
 
 def _finish(ws: Workspace, task_id: str, base: str, tip: str | None, use_pool: bool = True) -> tuple[str, str]:
     """Release a merged task's worktree and delete its branch, then close the journal entry."""
-    journal.write(ws, "merge", "releasing", task=task_id)
+    oplog.write(ws, "merge", "releasing", task=task_id)
     released = worktrees.release(ws, task_id, use_pool=use_pool)
-    journal.fault("merge:released")
+    oplog.fault("merge:released")
     branch = f"feature/{task_id}"
     tip = tip or git.rev(f"refs/heads/{branch}", ws.root)
     deleted = _delete_branch(ws, branch, tip, base) if tip else f"branch {branch} already gone"
-    journal.clear(ws, "merge")
+    oplog.clear(ws, "merge")
     return released, deleted
 
 
@@ -325,8 +325,8 @@ def _checkout_at(ws: Workspace, commit: str, old: str) -> bool:
 
 
 def recover(ws: Workspace, echo: Echo = print) -> list[str]:
-    """Finish or roll back a merge a killed process left in the journal. Caller holds the merge lock."""
-    entry = journal.read(ws, "merge")
+    """Finish or roll back a merge a killed process left in the oplog. Caller holds the merge lock."""
+    entry = oplog.read(ws, "merge")
     if entry is None:
         return []
     data, done = entry.data, []
@@ -344,7 +344,7 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
                 _record(ws, tid, new)
                 done.append(f"{tid}: finished an interrupted advance of {base} to its tested merge {new[:10]}")
             else:
-                journal.clear(ws, "merge")
+                oplog.clear(ws, "merge")
                 done.append(f"{tid}: rolled back an interrupted advance ({outcome.reason or base + ' moved'})")
         elif current == new:  # killed after the compare-and-swap: the checkout may still hold old
             refused = None
@@ -352,7 +352,7 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
                 refused = _bring_checkout(ws, old, new)
             if refused:
                 git.run("update-ref", f"refs/heads/{base}", old, new, cwd=ws.root, check=False)
-                journal.clear(ws, "merge")
+                oplog.clear(ws, "merge")
                 done.append(f"{tid}: rolled {base} back to {old[:10]}: {refused}")
             else:
                 _record(ws, tid, new)
@@ -361,7 +361,7 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
             _record(ws, tid, new)
             done.append(f"{tid}: recorded as merged ({new[:10]} is in {base})")
         else:
-            journal.clear(ws, "merge")
+            oplog.clear(ws, "merge")
             done.append(f"{tid}: dropped an interrupted merge: {base} moved elsewhere meanwhile")
     elif entry.step == "advanced":
         _record(ws, tid, str(data["new"]))
@@ -370,9 +370,9 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
         done.append(f"{tid}: finished releasing its worktree and branch after a kill")
     else:  # merging, testing or unreadable: the base never moved; the integration worktree is reset on use
         _stop_orphan_test(ws, data.get("test_pgid"))
-        journal.clear(ws, "merge")
+        oplog.clear(ws, "merge")
         done.append(f"{tid}: rolled back a merge interrupted while {entry.step}; the base was not moved")
-    after = journal.read(ws, "merge")
+    after = oplog.read(ws, "merge")
     if after is not None and after.step == "releasing":
         _unlock_released(ws, tid)
         _finish(ws, tid, base_now or _plan_base(ws), None)
@@ -389,31 +389,31 @@ def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, comma
     for _ in range(3):
         old = git.rev(f"refs/heads/{base}", ws.root)
         where = _integration_tree(ws, old)
-        journal.write(ws, "merge", "merging", task=task.id, base=base, old=old, tip=tip)
-        journal.fault("merge:merging")
+        oplog.write(ws, "merge", "merging", task=task.id, base=base, old=old, tip=tip)
+        oplog.fault("merge:merging")
         merged = _merge_in(where, task, tip, squash)
         if merged.commit is None:
-            journal.clear(ws, "merge")
+            oplog.clear(ws, "merge")
             return merged
         testing = dict(task=task.id, base=base, old=old, new=merged.commit)
-        journal.write(ws, "merge", "testing", **testing)
-        journal.fault("merge:testing")
+        oplog.write(ws, "merge", "testing", **testing)
+        oplog.fault("merge:testing")
 
         def started(pid: int) -> None:
-            journal.write(ws, "merge", "testing", **testing, test_pgid=pid)
-            journal.fault("merge:test-started")
+            oplog.write(ws, "merge", "testing", **testing, test_pgid=pid)
+            oplog.fault("merge:test-started")
 
         failure = _test(where, commands, task, started)
         if failure:
-            journal.clear(ws, "merge")
+            oplog.clear(ws, "merge")
             return Outcome(reason=failure, test_failed=True)
-        journal.fault("merge:tested")
+        oplog.fault("merge:tested")
         advanced = _advance(ws, base, old, merged.commit, task.id)
         if not advanced.retry:
             if advanced.commit is None:
-                journal.clear(ws, "merge")
+                oplog.clear(ws, "merge")
             return advanced
-    journal.clear(ws, "merge")
+    oplog.clear(ws, "merge")
     return Outcome(reason=f"{base} kept moving while the merge was tested; run ctx merge again", keep_task=True)
 
 

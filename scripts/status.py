@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import git, journal, liverun, plan as plan_model, registry, schedule
+from . import git, oplog, liverun, plan as plan_model, registry, schedule
 from .errors import data_error
 from .merge import never_committed
 from .workspace import Workspace
@@ -105,7 +105,7 @@ def collect(ws: Workspace) -> StatusReport:
 
 
 def _next_step(ws: Workspace, plan, rows: list[TaskStatus], base: str) -> str:
-    if journal.read(ws, "merge") is not None:
+    if oplog.read(ws, "merge") is not None:
         return "a merge was interrupted: run ctx merge to finish or roll it back (ctx doctor says which)"
     if all(r.merged for r in rows):
         return "every task is merged: run ctx cleanup, then ctx report"

@@ -19,13 +19,16 @@ from ..workspace import Workspace
               help="Stop a task's agent after this long and mark the task blocked.")
 @click.option("--merge", "mode", flag_value="merge", help="Merge each finished task before its dependents start.")
 @click.option("--pr", "mode", flag_value="pr", help="Open a pull request for each finished task.")
-@click.option("--resume", is_flag=True, help="Carry on after an interrupted run.")
-def run(jobs, agent, timeout, mode, resume) -> None:
+@click.option("--test", "test_cmd", metavar="CMD", help="Gate every merge on CMD: run in each task's worktree "
+              "(unless the task names its own test:) and on the merged result; a failing task is blocked.")
+@click.option("--resume", is_flag=True, help="Carry on after an interrupted or killed run: wait for agents "
+              "still alive, re-run stopped ones, merge what completed.")
+def run(jobs, agent, timeout, mode, test_cmd, resume) -> None:
     """Run every task's agent in its own worktree, as many at once as allowed, then report."""
     ws = Workspace.find()
-    ids = plan_model.load(ws).ids()
-    result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume,
-                        display=Display(ids))
+    plan = plan_model.load(ws)
+    result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, test_cmd=test_cmd,
+                        resume=resume, display=Display(plan.ids()), plan=plan)
     for tid, why in result.not_started.items():
         click.echo(f"not started: {tid}: {why}")
     click.echo("")
