@@ -20,9 +20,13 @@ from ..workspace import Workspace
 @click.option("--merge", "mode", flag_value="merge", help="Merge each finished task before its dependents start.")
 @click.option("--pr", "mode", flag_value="pr", help="Open a pull request for each finished task.")
 @click.option("--resume", is_flag=True, help="Carry on after an interrupted run.")
-def run(jobs, agent, timeout, mode, resume) -> None:
+@click.option("--on", "where", type=click.Choice(["local", "github-actions"]), default="local", show_default=True,
+              help="Where agents run: here, or as jobs of the workflow `ctx actions init` writes.")
+def run(jobs, agent, timeout, mode, resume, where) -> None:
     """Run every task's agent in its own worktree, as many at once as allowed, then report."""
     ws = Workspace.find()
+    if where == "github-actions":
+        _run_on_github_actions(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume)
     ids = plan_model.load(ws).ids()
     result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume,
                         display=Display(ids))
@@ -32,6 +36,23 @@ def run(jobs, agent, timeout, mode, resume) -> None:
     click.echo(report_model.render(report_model.build(ws)))
     if result.interrupted:
         click.echo("interrupted: running tasks were stopped and marked blocked; ctx run --resume carries on")
+        raise SystemExit(130)
+    raise SystemExit(0 if result.ok else 1)
+
+
+def _run_on_github_actions(ws, *, jobs, agent, timeout, mode, resume) -> None:
+    from .. import remote_run
+    for name, value in (("--jobs", jobs), ("--agent", agent), ("--timeout", timeout)):
+        if value is not None:
+            raise click.UsageError(f"{name} applies to local runs; on GitHub Actions set max-parallel "
+                                   "(ctx actions init --max-parallel N) and the job's timeout-minutes")
+    result = remote_run.run(ws, mode=mode, resume=resume, echo=click.echo)
+    for tid, why in result.not_started.items():
+        click.echo(f"not started: {tid}: {why}")
+    click.echo("")
+    click.echo(report_model.render(report_model.build(ws)))
+    if result.interrupted:
+        click.echo("interrupted: dispatched jobs go on on GitHub; ctx run --on github-actions --resume follows them")
         raise SystemExit(130)
     raise SystemExit(0 if result.ok else 1)
 
