@@ -163,7 +163,7 @@ def _tree(ws: Workspace, entries: dict[str, str]) -> str:
                 lines.append(f"040000 tree {write(value)}\t{name[:-1]}\n")
             else:
                 lines.append(f"{value}\t{name}\n")
-        return git.out("mktree", cwd=ws.root, input="".join(lines))
+        return git.run("mktree", cwd=ws.root, input="".join(lines)).out
 
     return write(children)
 
@@ -181,14 +181,14 @@ def build_plan_commit(ws: Workspace, plan: Plan) -> str:
     files = {**_files(ws.plans, "plans"), **_files(plugin_root(), "plugin", PLUGIN_PARTS)}
     if ws.config_file.is_file():
         files["config.yaml"] = ws.config_file
-    blobs = git.out("hash-object", "-w", "--stdin-paths", cwd=ws.root,
-                    input="".join(f"{p}\n" for p in files.values())).splitlines()
+    blobs = git.run("hash-object", "-w", "--stdin-paths", cwd=ws.root,
+                    input="".join(f"{p}\n" for p in files.values())).out.splitlines()
     entries = {}
     for (name, path), blob in zip(files.items(), blobs):
         mode = "100755" if path.stat().st_mode & 0o111 else "100644"
         entries[name] = f"{mode} blob {blob}"
     for task in plan.tasks:
-        blob = git.out("hash-object", "-w", "--stdin", cwd=ws.root, input=json.dumps(job_spec(plan, task), indent=2))
+        blob = git.run("hash-object", "-w", "--stdin", cwd=ws.root, input=json.dumps(job_spec(plan, task), indent=2)).out
         entries[f"jobs/{task.id}.json"] = f"100644 blob {blob}"
     tree = _tree(ws, entries)
     return git.out("commit-tree", tree, "-m", f"ctx plan {plan.name}", cwd=ws.root)
