@@ -76,6 +76,30 @@ def dispatched_tasks(env: dict) -> list[str]:
     return found
 
 
+def runs(env: dict) -> list[dict]:
+    path = Path(env["GH_ACTIONS_STATE"]) / "runs.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def run_tasks(env: dict) -> list[str]:
+    """The tasks of every run GitHub really created, in order."""
+    return [t for r in runs(env) for t in json.loads(r["inputs"]["tasks"])]
+
+
+def start_ctx(repo: Path, env: dict, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ctx", "run", "--on", "github-actions", *args], cwd=repo,
+                            env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(proc: subprocess.Popen, done) -> None:
+    deadline = time.time() + 120
+    while not done():
+        if proc.poll() is not None:
+            raise AssertionError(f"ctx exited {proc.returncode} early:\n{proc.stdout.read()}")
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def with_workflow(repo: Path, env: dict) -> None:
     ctx(repo, "actions", "init", env=env, check=True)
     git(repo, "add", ".github/workflows/ctx.yml")
@@ -258,14 +282,8 @@ def test_a_killed_run_resumes_without_dispatching_a_task_twice(repo, gh_env, tmp
     write_plan(repo, [{"id": "base-lib", "body": f"## Objective\nWait.\ngate: {gate}\n"},
                       {"id": "app", "dependencies": ["base-lib"]}])
     with_workflow(repo, gh_env)
-    full_env = dict(os.environ, **gh_env)
-    first = subprocess.Popen([sys.executable, "-m", "ctx", "run", "--on", "github-actions", "--merge"], cwd=repo,
-                             env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    state = Path(gh_env["GH_ACTIONS_STATE"])
-    deadline = time.time() + 120
-    while "base-lib" not in dispatched_tasks(gh_env) or not (state / "runs.json").exists():
-        assert first.poll() is None and time.time() < deadline, first.stdout.read() if first.poll() is not None else "timeout"
-        time.sleep(0.05)
+    first = start_ctx(repo, gh_env, "--merge")
+    wait_for(first, lambda: run_tasks(gh_env) == ["base-lib"])
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert status_of(repo)["base-lib"]["status"] == "in_progress"
@@ -274,6 +292,69 @@ def test_a_killed_run_resumes_without_dispatching_a_task_twice(repo, gh_env, tmp
     gate.write_text("go")
     resumed = ctx(repo, "run", "--on", "github-actions", "--merge", "--resume", env=gh_env)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert dispatched_tasks(gh_env) == ["base-lib", "app"]
+    assert dispatched_tasks(gh_env) == ["base-lib", "app"] and run_tasks(gh_env) == ["base-lib", "app"]
     assert {t: r["merged"] is not None for t, r in status_of(repo).items()} == {"base-lib": True, "app": True}
     assert git(repo, "show", "main:app.txt") == "app"
+
+
+def test_killed_while_gh_dispatched_the_run_resumes_by_following_that_run(repo, gh_env):
+    write_plan(repo, [{"id": "solo"}])
+    with_workflow(repo, gh_env)
+    state = Path(gh_env["GH_ACTIONS_STATE"])
+    first = start_ctx(repo, {**gh_env, "GH_STUB_HANG": "after"}, "--merge")
+    wait_for(first, lambda: (state / "hanging-after").exists())  # the run exists; ctx has not heard back
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    (state / "release").touch()
+    resumed = ctx(repo, "run", "--on", "github-actions", "--merge", "--resume", env=gh_env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert run_tasks(gh_env) == ["solo"] and dispatched_tasks(gh_env) == ["solo"]
+    assert status_of(repo)["solo"]["merged"]
+
+
+def test_killed_before_gh_dispatched_the_task_is_sent_once_after_all(repo, gh_env):
+    write_plan(repo, [{"id": "solo"}])
+    with_workflow(repo, gh_env)
+    state = Path(gh_env["GH_ACTIONS_STATE"])
+    first = start_ctx(repo, {**gh_env, "GH_STUB_HANG": "before"}, "--merge")
+    wait_for(first, lambda: (state / "hanging-before").exists())  # recorded, but no run was created
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert runs(gh_env) == []
+    resumed = ctx(repo, "run", "--on", "github-actions", "--merge", "--resume",
+                  env={**gh_env, "CTX_ACTIONS_LOOKUP": "0"})
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert run_tasks(gh_env) == ["solo"]
+    record = json.loads((repo / ".parallel" / "actions.json").read_text())["dispatches"]
+    assert [d["state"] for d in record] == ["abandoned", "finished"]
+    assert status_of(repo)["solo"]["merged"]
+    os.kill(int((state / "hanging-before").read_text()), signal.SIGKILL)  # the gh call that never got through
+
+
+def test_ctrl_c_leaves_the_jobs_running_and_resume_follows_them(repo, gh_env, tmp_path):
+    gate = tmp_path / "gate"
+    write_plan(repo, [{"id": "slow", "body": f"## Objective\nWait.\ngate: {gate}\n"}])
+    with_workflow(repo, gh_env)
+    first = start_ctx(repo, gh_env, "--merge")
+    wait_for(first, lambda: run_tasks(gh_env) == ["slow"])
+    first.send_signal(signal.SIGINT)
+    out, _ = first.communicate(timeout=60)
+    assert first.returncode == 130, out
+    assert "not started: slow: still running on GitHub Actions" in out and "--resume follows them" in out
+    assert status_of(repo)["slow"]["status"] == "in_progress"
+    gate.write_text("go")
+    resumed = ctx(repo, "run", "--on", "github-actions", "--merge", "--resume", env=gh_env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert run_tasks(gh_env) == ["slow"] and status_of(repo)["slow"]["merged"]
+
+
+def test_pr_mode_opens_a_pull_request_for_each_finished_task(repo, gh_env, tmp_path):
+    write_plan(repo, [{"id": "feat"}])
+    with_workflow(repo, gh_env)
+    env = {**gh_env, "GH_STUB_LOG": str(tmp_path / "pr-log"), "GH_STUB_STATE": str(tmp_path / "prs.json")}
+    proc = ctx(repo, "run", "--on", "github-actions", "--pr", env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    prs = json.loads((tmp_path / "prs.json").read_text())
+    assert [(p["head"], p["base"]) for p in prs] == [("feature/feat", "main")]
+    assert "pull request opened" in proc.stdout
+    assert "feat.txt" not in git(repo, "ls-tree", "--name-only", "main")

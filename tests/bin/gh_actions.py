@@ -178,8 +178,18 @@ def execute(run_id: int) -> None:
         entry.update(status="completed", conclusion="success" if all(c == "success" for c in results) else "failure")
 
 
+def hang(when: str) -> None:
+    """GH_STUB_HANG=before|after: stop before or after creating the run until $GH_ACTIONS_STATE/release exists."""
+    if os.environ.get("GH_STUB_HANG") == when:
+        (STATE / f"hanging-{when}").write_text(str(os.getpid()))
+        deadline = time.time() + 120
+        while not (STATE / "release").exists() and time.time() < deadline:
+            time.sleep(0.05)
+
+
 def workflow_run(args: list[str]) -> int:
     name, ref = args[2], flag(args, "--ref", "main")
+    hang("before")
     shown = subprocess.run(["git", "--git-dir", ORIGIN, "show", f"{ref}:.github/workflows/{name}"],
                            capture_output=True, text=True)
     if shown.returncode != 0:
@@ -201,6 +211,7 @@ def workflow_run(args: list[str]) -> int:
                      "event": "workflow_dispatch", "created": time.time()})
     subprocess.Popen([sys.executable, __file__, "__execute", str(run_id)], start_new_session=True,
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(STATE / "executor.err", "a"))
+    hang("after")
     sys.stderr.write(f"Created workflow_dispatch event for {name} at {ref}\n")
     return 0
 
@@ -223,6 +234,8 @@ def main(args: list[str]) -> int:
         return 0
     if args[:2] == ["workflow", "run"]:
         return workflow_run(args)
+    if args[:1] == ["pr"]:  # pull requests: the recording gh that the other tests use
+        return subprocess.run([sys.executable, str(Path(__file__).with_name("gh")), *args]).returncode
     if args[:2] == ["run", "list"]:
         runs = sorted(read_runs(), key=lambda r: -r["databaseId"])[: int(flag(args, "--limit", "20"))]
         print(json.dumps([fields(r, flag(args, "--json")) for r in runs]))
