@@ -22,6 +22,7 @@ from .workspace import Workspace, atomic_write
 POLL_SECONDS = float(os.environ.get("CTX_ACTIONS_POLL", "10"))
 # A dispatch recorded but never seen among the workflow's runs after this long was never sent.
 LOOKUP_SECONDS = float(os.environ.get("CTX_ACTIONS_LOOKUP", "120"))
+MAX_POLL_FAILURES = 30  # in a row, before the run stops with the last error (--resume carries on)
 
 
 @dataclass
@@ -147,6 +148,7 @@ class RemoteRunner:
                 chosen.append(tid)
         if not chosen:
             return
+        ref = actions.push_plan(self.ws, plan_model.load(self.ws, check=False))
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
         record = Dispatch(id=f"{plan.name}-{stamp}-{secrets.token_hex(3)}", tasks=chosen, created=time.time())
         for tid in chosen:
@@ -154,7 +156,6 @@ class RemoteRunner:
             tasks.update(self.ws, tid, actions_dispatch=record.id)
         self.dispatches.append(record)
         self._save()  # recorded before it is sent: a killed run finds it again by this id
-        ref = actions.push_plan(self.ws, plan_model.load(self.ws, check=False))
         proc = actions.gh("workflow", "run", actions.WORKFLOW_NAME, "--ref", self.default,
                           "-f", f"plan_ref={ref}", "-f", f"tasks={json.dumps(chosen)}", "-f", f"dispatch={record.id}",
                           cwd=self.ws.root)
@@ -290,6 +291,7 @@ class RemoteRunner:
 
     # -- the loop ----------------------------------------------------------------------------------
     def loop(self) -> RemoteResult:
+        failures = 0
         while not self.stop_requested.is_set():
             plan = plan_model.load(self.ws, check=False)
             active = self._active_tasks()
@@ -300,7 +302,16 @@ class RemoteRunner:
                 continue
             if not any(d.active for d in self.dispatches):
                 break
-            if not self.poll():
+            try:
+                finished = self.poll()
+                failures = 0
+            except CtxError as exc:  # GitHub or the network said no this time: look again, within reason
+                failures += 1
+                if failures >= MAX_POLL_FAILURES:
+                    raise
+                self.echo(f"warning: {exc.message}; looking again in {POLL_SECONDS:g} s")
+                finished = False
+            if not finished:
                 self.stop_requested.wait(POLL_SECONDS)
         if self.stop_requested.is_set():
             self.result.interrupted = True

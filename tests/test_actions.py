@@ -248,6 +248,13 @@ def test_tasks_run_on_actions_and_merge_here_in_dependency_order(repo, gh_env):
     record = json.loads((repo / ".parallel" / "actions.json").read_text())["dispatches"]
     assert [d["state"] for d in record] == ["finished", "finished"]
     assert all(d["run_id"] for d in record)
+    # the plan ref: plan, prompts and ctx's own plugin, nothing of a local build
+    listing = git(repo, "ls-tree", "-r", "refs/ctx/plans/demo-plan")
+    names = [line.split("\t")[1] for line in listing.splitlines()]
+    assert {"plans/plan.yaml", "plans/tasks/api.md", "jobs/api.json", "plugin/scripts/hooks/run.py",
+            "plugin/scripts/actions_job.py", "plugin/hooks/hooks.json", "plugin/.claude-plugin/plugin.json"} <= set(names)
+    assert "100755 blob" in next(line for line in listing.splitlines() if line.endswith("\tplugin/bin/ctx"))
+    assert not [n for n in names if "__pycache__" in n or ".venv" in n or n.endswith(".pyc")]
     # tokens and the agent's stated cost from the runs' output
     report = json.loads(ctx(repo, "report", "--json", check=True).stdout)
     by_id = {t["id"]: t for t in report["tasks"]}
@@ -358,3 +365,12 @@ def test_pr_mode_opens_a_pull_request_for_each_finished_task(repo, gh_env, tmp_p
     assert [(p["head"], p["base"]) for p in prs] == [("feature/feat", "main")]
     assert "pull request opened" in proc.stdout
     assert "feat.txt" not in git(repo, "ls-tree", "--name-only", "main")
+
+
+def test_a_bad_moment_on_github_is_retried_not_fatal(repo, gh_env):
+    write_plan(repo, [{"id": "solo"}])
+    with_workflow(repo, gh_env)
+    proc = ctx(repo, "run", "--on", "github-actions", "--merge", env={**gh_env, "GH_STUB_FAIL_VIEWS": "2"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("warning: gh run view failed: HTTP 502: Server Error; looking again") == 2
+    assert status_of(repo)["solo"]["merged"] and run_tasks(gh_env) == ["solo"]

@@ -241,6 +241,12 @@ def main(args: list[str]) -> int:
         print(json.dumps([fields(r, flag(args, "--json")) for r in runs]))
         return 0
     if args[:2] == ["run", "view"]:
+        failing = STATE / "view-failures"
+        left = int(failing.read_text()) if failing.exists() else int(os.environ.get("GH_STUB_FAIL_VIEWS", "0"))
+        if left > 0:  # GH_STUB_FAIL_VIEWS=N: the first N calls fail as when GitHub has a bad moment
+            failing.write_text(str(left - 1))
+            sys.stderr.write("HTTP 502: Server Error\n")
+            return 1
         found = [r for r in read_runs() if str(r["databaseId"]) == args[2]]
         if not found:
             sys.stderr.write(f"could not find run {args[2]}\n")
