@@ -98,7 +98,7 @@ def default_branch(ws: Workspace) -> str:
     return match.group(1)
 
 
-def preflight(ws: Workspace) -> str:
+def preflight(ws: Workspace, *, needs_secret: bool = True) -> str:
     """Everything that would make a dispatch fail, checked before anything is pushed; the default branch."""
     if not shutil.which("gh"):
         gh("--version", cwd=ws.root)  # raises the "not installed" error
@@ -118,7 +118,7 @@ def preflight(ws: Workspace) -> str:
                        "workflows found there",
                        hint=f"run: ctx actions init, then commit {WORKFLOW} and git push origin {default}")
     names = {str(s.get("name")) for s in gh_json("secret", "list", "--json", "name", cwd=ws.root) or []}
-    if not names & set(SECRETS):
+    if needs_secret and not names & set(SECRETS):
         raise CtxError(f"the repository has no secret {SECRETS[0]} (or {SECRETS[1]}) for Claude Code on the runners",
                        hint=f"run: gh secret set {SECRETS[0]}")
     return default
@@ -173,7 +173,8 @@ def job_spec(plan: Plan, task) -> dict:
     remote = replace(plan, workspace=Workspace(Path(WORKSPACE_MARK)))
     return {"plan": plan.name, "task": task.id, "prompt": agents.prompt(remote, task, Path(WORKSPACE_MARK)),
             "allowed_tools": agents.allowed_tools(task), "test": str(task.meta.get("test") or ""),
-            "setup": str(plan.metadata.get("setup") or "")}
+            "setup": str(plan.metadata.get("setup") or ""), "agent": str(task.meta.get("agent") or ""),
+            "file": task.file}
 
 
 def build_plan_commit(ws: Workspace, plan: Plan) -> str:

@@ -70,9 +70,17 @@ def prepare() -> int:
     _output("prompt", spec["prompt"].replace(WORKSPACE_MARK, str(workspace)))
     _output("claude_args", " ".join(shlex.quote(a) for a in args))
     _output("setup", spec.get("setup") or "")
+    _output("agent", spec.get("agent") or "")
+    with open(os.environ["GITHUB_ENV"], "a", encoding="utf-8") as fh:  # what `ctx run` gives an agent command
+        fh.write(f"CTX_WORKTREE={workspace}\nCTX_PLAN_ROOT={workspace}\n"
+                 f"CTX_TASK_FILE={plans / _task_file(spec, task_id)}\n")
     _output("test", spec.get("test") or "")
     print(f"ctx job: task {task_id} of plan {spec.get('plan')}, from {os.environ.get('CTX_PLAN_REF')}")
     return 0
+
+
+def _task_file(spec: dict, task_id: str) -> str:
+    return spec.get("file") or f"tasks/{task_id}.md"
 
 
 def _tail(path: Path, n: int = 8) -> str:
@@ -86,8 +94,9 @@ def _tail(path: Path, n: int = 8) -> str:
 def _agent_said(workspace: Path, task_id: str) -> str | None:
     """The reason the agent gave with `ctx task block`, from the task file on the runner."""
     try:
-        text = (workspace / ".parallel" / "plans" / "tasks" / f"{task_id}.md").read_text(encoding="utf-8")
-    except OSError:
+        spec = json.loads((_home() / "jobs" / f"{task_id}.json").read_text(encoding="utf-8"))
+        text = (workspace / ".parallel" / "plans" / _task_file(spec, task_id)).read_text(encoding="utf-8")
+    except (OSError, ValueError):
         return None
     head = text.split("\n---", 1)[0]
     status = _STATUS.search(head)

@@ -112,7 +112,7 @@ class RemoteRunner:
             if dirty:
                 raise CtxError(f"the main checkout has uncommitted changes ({', '.join(dirty[:3])}); "
                                "merges would mix them in", hint="commit or stash them first")
-        self.default = actions.preflight(self.ws)
+        self.default = actions.preflight(self.ws, needs_secret=not all(t.meta.get("agent") for t in plan.tasks))
         actions.plugin_root()
         if resume:
             for task in plan.tasks:

@@ -374,3 +374,15 @@ def test_a_bad_moment_on_github_is_retried_not_fatal(repo, gh_env):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("warning: gh run view failed: HTTP 502: Server Error; looking again") == 2
     assert status_of(repo)["solo"]["merged"] and run_tasks(gh_env) == ["solo"]
+
+
+def test_a_task_with_its_own_agent_command_runs_it_on_the_runner(repo, gh_env):
+    own = ("printf '%s %s\\n' \"$CTX_TASK_ID\" \"$(basename \"$CTX_TASK_FILE\")\" > own.txt && "
+           "test \"$CTX_WORKTREE\" = \"$PWD\" && git add own.txt && git commit -qm 'Own agent'")
+    write_plan(repo, [{"id": "scripted", "agent": own}])
+    with_workflow(repo, gh_env)
+    # every task brings its own agent: no Claude Code secret is needed
+    proc = ctx(repo, "run", "--on", "github-actions", "--merge", env={**gh_env, "GH_STUB_SECRETS": ""})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert git(repo, "show", "main:own.txt") == "scripted scripted.md"
+    assert "scripted.prompt" not in git(repo, "ls-tree", "--name-only", "main")  # Claude Code's step was skipped

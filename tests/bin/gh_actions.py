@@ -113,6 +113,8 @@ def run_job(run: dict, workflow: dict, task: str, log) -> str:
     temp.mkdir(parents=True, exist_ok=True)
     ctx = Context(run["inputs"], task, str(temp))
     job_env = {k: ctx.render(v) for k, v in (job.get("env") or {}).items()}
+    github_env = temp / "github-env"  # what steps append to $GITHUB_ENV reaches the steps after them
+    github_env.touch()
     shell = ((workflow.get("defaults") or {}).get("run") or {}).get("shell")
     for n, step in enumerate(job["steps"]):
         sid = step.get("id") or f"step{n}"
@@ -121,7 +123,8 @@ def run_job(run: dict, workflow: dict, task: str, log) -> str:
             continue
         out = temp / f"output-{n}"
         out.touch()
-        env = dict(os.environ, **job_env, **{k: ctx.render(v) for k, v in (step.get("env") or {}).items()},
+        env = dict(os.environ, **job_env, **parse_outputs(github_env),
+                   **{k: ctx.render(v) for k, v in (step.get("env") or {}).items()}, GITHUB_ENV=str(github_env),
                    GITHUB_WORKSPACE=str(workspace), RUNNER_TEMP=str(temp), GITHUB_OUTPUT=str(out),
                    GITHUB_STEP_SUMMARY=str(temp / "summary.md"), GITHUB_RUN_ID=str(run["databaseId"]), CI="true")
         with_ = {k: ctx.render(v) for k, v in (step.get("with") or {}).items()}
