@@ -34,6 +34,10 @@ event = {"hook_event_name": "PreToolUse", "tool_name": "Bash", "cwd": str(ws), "
          "tool_input": {"command": "git status"}}
 hook = subprocess.run([sys.executable, "-S", plugin + "/scripts/hooks/run.py", "pre-tool-use"],
                       input=json.dumps(event), capture_output=True, text=True)
+for line in prompt.splitlines():
+    if line.startswith("give up: "):  # as an executor does: say why with ctx task block, and stop
+        subprocess.run([sys.executable, plugin + "/bin/ctx", "task", "block", tid, "--reason", line[9:]], check=True)
+        sys.exit(0)
 (ws / (tid + ".txt")).write_text(tid + "\n")
 (ws / (tid + ".prompt")).write_text(prompt)
 (ws / (tid + ".hook")).write_text(hook.stdout)
@@ -267,18 +271,21 @@ def test_a_failing_job_blocks_its_task_with_the_reason_and_its_dependents_wait(r
         {"id": "core", "test": "python3 -c \"import sys; print('assertion failed: 2 != 3'); sys.exit(1)\""},
         {"id": "cli", "dependencies": ["core"]},
         {"id": "extra"},
+        {"id": "vague", "body": "## Objective\nguess.\ngive up: the spec names no file format\n"},
     ])
     with_workflow(repo, gh_env)
     proc = ctx(repo, "run", "--on", "github-actions", "--merge", env=gh_env)
     assert proc.returncode == 1
     tasks = status_of(repo)
+    assert tasks["vague"]["status"] == "blocked"  # the agent's own reason, from `ctx task block` on the runner
+    assert tasks["vague"]["reason"] == "the spec names no file format (run https://github.com/acme/project/actions/runs/1)"
     assert tasks["core"]["status"] == "blocked"
     assert tasks["core"]["reason"].startswith("tests failed: ") and "assertion failed: 2 != 3" in tasks["core"]["reason"]
     assert "actions/runs/1" in tasks["core"]["reason"]
     assert tasks["extra"]["status"] == "completed" and tasks["extra"]["merged"]
     assert tasks["cli"]["status"] == "pending"
     assert "not started: cli: waits for core" in proc.stdout
-    assert dispatched_tasks(gh_env) == ["core", "extra"]
+    assert dispatched_tasks(gh_env) == ["core", "extra", "vague"]
     # the work is not lost: the failed task's branch came back with its commit, unmerged
     assert git(repo, "show", "feature/core:core.txt") == "core"
     assert "core.txt" not in git(repo, "ls-tree", "--name-only", "main")
