@@ -209,6 +209,18 @@ def test_a_bad_setup_fails_before_anything_is_pushed_or_dispatched(repo, gh_env,
     assert status_of(repo)["alpha"]["status"] == "pending"
 
 
+def test_without_gh_the_error_says_how_to_install_it(repo, gh_env, tmp_path):
+    write_plan(repo, [{"id": "alpha"}])
+    only_git = tmp_path / "only-git"
+    only_git.mkdir()
+    (only_git / "git").symlink_to(shutil.which("git"))
+    proc = ctx(repo, "run", "--on", "github-actions", env={**gh_env, "PATH": str(only_git)})
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == ["ctx: error: gh (the GitHub CLI) is not installed; running on GitHub "
+                                        "Actions needs it",
+                                        "hint: install it from https://cli.github.com, then run: gh auth login"]
+
+
 def test_local_only_options_are_refused_on_github_actions(repo, gh_env):
     write_plan(repo, [{"id": "alpha"}])
     proc = ctx(repo, "run", "--on", "github-actions", "--jobs", "3", env=gh_env)

@@ -29,4 +29,22 @@ def init(max_parallel: int, force: bool) -> None:
                    "then run: ctx run --on github-actions --merge")
 
 
+def run_on_github_actions(ws: Workspace, *, jobs, agent, timeout, mode, resume) -> None:
+    """`ctx run --on github-actions`: follow the remote run, then the same closing report as a local run."""
+    from .. import remote_run, report as report_model
+    for name, value in (("--jobs", jobs), ("--agent", agent), ("--timeout", timeout)):
+        if value is not None:
+            raise click.UsageError(f"{name} applies to local runs; on GitHub Actions set max-parallel "
+                                   "(ctx actions init --max-parallel N) and the job's timeout-minutes")
+    result = remote_run.run(ws, mode=mode, resume=resume, echo=click.echo)
+    for tid, why in result.not_started.items():
+        click.echo(f"not started: {tid}: {why}")
+    click.echo("")
+    click.echo(report_model.render(report_model.build(ws)))
+    if result.interrupted:
+        click.echo("interrupted: dispatched jobs go on on GitHub; ctx run --on github-actions --resume follows them")
+        raise SystemExit(130)
+    raise SystemExit(0 if result.ok else 1)
+
+
 COMMANDS = [actions]

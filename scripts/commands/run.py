@@ -26,7 +26,8 @@ def run(jobs, agent, timeout, mode, resume, where) -> None:
     """Run every task's agent in its own worktree, as many at once as allowed, then report."""
     ws = Workspace.find()
     if where == "github-actions":
-        _run_on_github_actions(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume)
+        from .actions import run_on_github_actions
+        return run_on_github_actions(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume)
     ids = plan_model.load(ws).ids()
     result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume,
                         display=Display(ids))
@@ -36,23 +37,6 @@ def run(jobs, agent, timeout, mode, resume, where) -> None:
     click.echo(report_model.render(report_model.build(ws)))
     if result.interrupted:
         click.echo("interrupted: running tasks were stopped and marked blocked; ctx run --resume carries on")
-        raise SystemExit(130)
-    raise SystemExit(0 if result.ok else 1)
-
-
-def _run_on_github_actions(ws, *, jobs, agent, timeout, mode, resume) -> None:
-    from .. import remote_run
-    for name, value in (("--jobs", jobs), ("--agent", agent), ("--timeout", timeout)):
-        if value is not None:
-            raise click.UsageError(f"{name} applies to local runs; on GitHub Actions set max-parallel "
-                                   "(ctx actions init --max-parallel N) and the job's timeout-minutes")
-    result = remote_run.run(ws, mode=mode, resume=resume, echo=click.echo)
-    for tid, why in result.not_started.items():
-        click.echo(f"not started: {tid}: {why}")
-    click.echo("")
-    click.echo(report_model.render(report_model.build(ws)))
-    if result.interrupted:
-        click.echo("interrupted: dispatched jobs go on on GitHub; ctx run --on github-actions --resume follows them")
         raise SystemExit(130)
     raise SystemExit(0 if result.ok else 1)
 
