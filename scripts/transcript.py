@@ -51,13 +51,14 @@ def locate(*, transcript: str | None, session: str | None, cwd: Path) -> Path:
                      hint="pass --transcript PATH to read a transcript file directly")
 
 
-def assistant_messages(path: Path, marker: str | None = None) -> Iterator[tuple[str, str]]:
+def assistant_messages(path: Path, marker: str | re.Pattern[str] | None = None) -> Iterator[tuple[str, str]]:
     """(message id, joined text) for the main conversation's assistant messages, oldest first.
 
     Claude Code writes one line per content block, several lines sharing a message.id; their text
     blocks are joined in order. Sidechain (subagent) records and every non-assistant record are
-    ignored. With `marker`, only messages whose text contains it are yielded, and lines are
-    JSON-decoded only when they can belong to such a message, so memory stays flat.
+    ignored. With `marker` (a string, or a pattern to search for), only messages whose text contains
+    it are yielded, and lines are JSON-decoded only when they can belong to such a message, so memory
+    stays flat.
     """
     open_messages: OrderedDict[str, list[str]] = OrderedDict()
     try:
@@ -88,5 +89,5 @@ def assistant_messages(path: Path, marker: str | None = None) -> Iterator[tuple[
             while len(open_messages) > 32:
                 open_messages.popitem(last=False)
             text = "\n".join(parts)
-            if marker is None or marker in text:
+            if marker is None or (marker in text if isinstance(marker, str) else marker.search(text)):
                 yield mid, text

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import ctx
+from helpers import ctx, make_repo
 
 PLAN = """I split the work into two tasks.
 
@@ -146,26 +146,139 @@ def test_existing_plan_is_kept_unless_force_then_archived(repo, transcript, tmp_
     assert len(archived) == 1 and archived[0].read_text() == before
 
 
-BROKEN = {
-    "no plan": ("Just chatting, no plan here.", "no plan found"),
-    "malformed yaml": (PLAN.replace("  - {id: auth-api,", "  - {id: auth-api,,: ["), "malformed"),
-    "missing section": (PLAN.split("### Task dashboard-ui")[0], "has no '### Task dashboard-ui"),
-    "path traversal id": (PLAN.replace("id: auth-api,", "id: ../evil,"), "not a valid task id"),
-    "cycle": (PLAN.replace("dependencies: []}", "dependencies: [dashboard-ui]}"), "dependency cycle"),
-    "unknown dependency": (PLAN.replace("dependencies: [auth-api]", "dependencies: [ghost]"), "unknown task 'ghost'"),
-    "bad priority": (PLAN.replace("priority: high", "priority: urgent"), "priority"),
-    "no yaml block": ("**Type:** Plan\n\n### Task a: A\nbody\n", "no complete ```yaml block"),
+def written(repo: Path) -> dict:
+    """What extraction wrote, without the timestamps: the plan's tasks and every task file's text."""
+    plan = yaml.safe_load((repo / ".parallel/plans/plan.yaml").read_text())
+    files = {}
+    for path in sorted((repo / ".parallel/plans/tasks").glob("*.md")):
+        _, front, body = path.read_text().split("---\n", 2)
+        front = {k: v for k, v in yaml.safe_load(front).items() if k not in ("created", "updated")}
+        files[path.name] = (front, body)
+    return {"name": plan["metadata"]["name"], "tasks": plan["tasks"], "files": files}
+
+
+# Spellings a model plausibly writes, each read exactly as the canonical PLAN.
+ACCEPTED = {
+    "type, colon outside bold": [("**Type:** Plan", "**Type**: Plan")],
+    "type, no emphasis": [("**Type:** Plan", "Type: Plan")],
+    "type, italic": [("**Type:** Plan", "*Type:* Plan")],
+    "type, italic colon outside": [("**Type:** Plan", "*Type*: Plan")],
+    "type, underscores": [("**Type:** Plan", "__Type__: Plan")],
+    "type, whole line bold": [("**Type:** Plan", "**Type: Plan**")],
+    "headings at level 2": [("### Task auth-api:", "## Task auth-api:"), ("### Task dashboard-ui:", "## Task dashboard-ui:")],
+    "headings at level 4": [("### Task auth-api:", "#### Task auth-api:"), ("### Task dashboard-ui:", "#### Task dashboard-ui:")],
+    "hyphen separator": [("### Task auth-api:", "### Task auth-api -"), ("### Task dashboard-ui:", "### Task dashboard-ui -")],
+    "en dash separator": [("### Task auth-api:", "### Task auth-api –")],
+    "em dash separator": [("### Task auth-api:", "### Task auth-api —"), ("### Task dashboard-ui: ", "### Task dashboard-ui—")],
+    "yml fence": [("```yaml", "```yml")],
+    "tilde fence": [("```yaml\nmetadata", "~~~yaml\nmetadata"), ("labels: [ui], test: \"pytest -q\"}\n```",
+                                                               "labels: [ui], test: \"pytest -q\"}\n~~~")],
+    "all at once": [("**Type:** Plan", "Type: Plan"), ("```yaml", "```YML"), ("### Task auth-api:", "## Task auth-api —"),
+                    ("### Task dashboard-ui:", "#### Task dashboard-ui -")],
 }
 
 
-@pytest.mark.parametrize("case", sorted(BROKEN))
-def test_bad_plans_give_one_clear_error_and_write_nothing(repo, tmp_path, case):
-    text, expected = BROKEN[case]
+def variant(edits: list[tuple[str, str]]) -> str:
+    text = PLAN
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+@pytest.fixture(scope="module")
+def canonical(tmp_path_factory):
+    base = tmp_path_factory.mktemp("canonical")
+    repo = make_repo(base)
+    path = write_transcript(base / "t.jsonl", [record("assistant", PLAN)])
+    assert extract(repo, path).returncode == 0
+    return written(repo)
+
+
+@pytest.mark.parametrize("case", sorted(ACCEPTED))
+def test_variants_a_model_writes_are_read_as_the_canonical_plan(repo, tmp_path, canonical, case):
+    path = write_transcript(tmp_path / "t.jsonl", [record("assistant", variant(ACCEPTED[case]))])
+    proc = extract(repo, path)
+    assert proc.returncode == 0, proc.stderr
+    assert written(repo) == canonical
+    # the heading inside the code block stays in the task's text, never a section of its own
+    assert "### Task not-a-task" in canonical["files"]["auth-api.md"][1]
+
+
+FORM = "expected form: a line '**Type:** Plan', then one ```yaml block"
+REFUSED = {
+    "no plan": ("Just chatting, no plan here.", "no plan found in the assistant's messages", FORM),
+    "type line not read": (PLAN.replace("**Type:** Plan", "**Type:** Plan v2"),
+                           "no plan found: line 3 '**Type:** Plan v2' is not a type line ctx reads",
+                           "write it as '**Type:** Plan' on a line of its own"),
+    "type line only inside a fence": ("```markdown\n**Type:** Plan\n```\n",
+                                      "no plan found: line 2 '**Type:** Plan' is not a type line", "outside any code block"),
+    "two plans in one message": (PLAN + "\n" + PLAN.replace("user-dashboard", "second"),
+                                 "two plans in one message, at line 3 '**Type:** Plan' and line 30 '**Type:** Plan'",
+                                 "write one plan per message"),
+    "malformed yaml": (PLAN.replace("  - {id: auth-api,", "  - {id: auth-api,,: ["),
+                       "the plan's yaml block is malformed at line 9 '- {id: auth-api,,: [", FORM),
+    "no tasks list": (PLAN.replace("tasks:\n", "steps:\n"), "the yaml block at line 5 '```yaml' needs 'metadata' and a 'tasks' list", FORM),
+    "no yaml block": ("**Type:** Plan\n\nSome words.\n", "line 1 '**Type:** Plan' is followed by no ```yaml block", FORM),
+    "yaml block never closed": ("**Type:** Plan\n\n```yaml\ntasks: []\n",
+                                "the ```yaml block opened at line 3 '```yaml' is never closed", FORM),
+    "section before the yaml block": ("**Type:** Plan\n\n### Task a: A\nbody\n```yaml\ntasks: [{id: a}]\n```\n",
+                                      "line 3 '### Task a: A' comes before the plan's ```yaml block", FORM),
+    "missing section": (PLAN.split("### Task dashboard-ui")[0],
+                        "task 'dashboard-ui' is listed in the yaml block but has no '### Task dashboard-ui: <name>' section",
+                        FORM),
+    "section only inside a code fence": (PLAN.replace("### Task dashboard-ui: Dashboard UI",
+                                                      "```\n### Task dashboard-ui: Dashboard UI\n```"),
+                                         "task 'dashboard-ui' is listed in the yaml block but has no", FORM),
+    "heading at level 5": (PLAN.replace("### Task dashboard-ui:", "##### Task dashboard-ui:"),
+                           "line 24 '##### Task dashboard-ui: Dashboard UI' is not a task heading ctx reads",
+                           "write it as '### Task dashboard-ui: <name>'"),
+    "heading without a name": (PLAN.replace("### Task dashboard-ui: Dashboard UI", "### Task dashboard-ui"),
+                               "line 24 '### Task dashboard-ui' is not a task heading ctx reads", "write it as"),
+    "heading with a slash": (PLAN.replace("### Task dashboard-ui:", "**Task dashboard-ui** /"),
+                             "line 24 '**Task dashboard-ui** / Dashboard UI' is not a task heading", "write it as"),
+    "section without a task": (PLAN + "\n## Task extra — Extra\nmore\n",
+                               "line 28 '## Task extra — Extra' names no task of the yaml block (its tasks: auth-api, dashboard-ui)",
+                               "add the task to the yaml block's 'tasks' list"),
+    "two sections for one task": (PLAN + "\n#### Task auth-api - Again\n",
+                                  "two sections for task 'auth-api', at line 13 '### Task auth-api: Auth API' and line 28 '#### Task auth-api - Again'",
+                                  "merge them"),
+    "path traversal id": (PLAN.replace("id: auth-api,", "id: ../evil,"),
+                          "tasks[0] at line 9 '- {id: ../evil, name: Auth API, priority: high, dependencies: []}': "
+                          "id: '../evil' is not a valid task id", "ids look like auth-api"),
+    "task without an id": (PLAN.replace("  - {id: auth-api, ", "  - {"),
+                           "tasks[0] at line 9 '- {name: Auth API, priority: high, dependencies: []}': each task needs an 'id'",
+                           "a task in the yaml block looks like: - {id: auth-api, name: Auth API"),
+    "duplicate id": (PLAN.replace("id: dashboard-ui,", "id: auth-api,"),
+                     "tasks[1] at line 10 '- {id: auth-api, name: Dashboard UI", "give each task its own id"),
+    "metadata not a mapping": (PLAN.replace("name: user-dashboard", "- x"),
+                               "the yaml block at line 5 '```yaml': metadata: expected a mapping",
+                               "metadata looks like: metadata: {name: user-dashboard}"),
+    "cycle": (PLAN.replace("dependencies: []}", "dependencies: [dashboard-ui]}"),
+              "tasks[0] at line 9 '- {id: auth-api, name: Auth API, priority: high, dependencies: [dashboard-ui]}': "
+              "dependency cycle: auth-api -> dashboard-ui -> auth-api", "dependencies must not form a cycle"),
+    "unknown dependency": (PLAN.replace("dependencies: [auth-api]", "dependencies: [ghost]"),
+                           "tasks[1] at line 10 '- {id: dashboard-ui, name: Dashboard UI, priority: medium, "
+                           "dependencies: [gho...': dependencies: unknown task 'ghost'", "a task in the yaml block looks like"),
+    "bad priority, block style": (PLAN.replace("  - {id: dashboard-ui, name: Dashboard UI, priority: medium, "
+                                               "dependencies: [auth-api], labels: [ui], test: \"pytest -q\"}",
+                                               "  - id: dashboard-ui\n    name: Dashboard UI\n    priority: urgent"),
+                                  "tasks[1] at line 10 '- id: dashboard-ui': priority: 'urgent' is not one of",
+                                  "a task in the yaml block looks like"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_refusals_quote_the_line_show_the_form_and_write_nothing(repo, tmp_path, case):
+    text, expected, hint = REFUSED[case]
+    assert hint
     path = write_transcript(tmp_path / "t.jsonl", [record("assistant", text)])
     proc = extract(repo, path)
     assert proc.returncode == 2
-    assert expected in proc.stderr
-    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr and 1 <= len(lines) <= 2
+    assert lines[0].startswith("ctx: error: ") and expected in lines[0], proc.stderr
+    assert lines[1].startswith("hint: ") and hint in lines[1], proc.stderr
     assert not (repo / ".parallel/plans").exists()
     assert not (tmp_path / "evil.md").exists()
 
@@ -207,3 +320,42 @@ def test_real_transcript_plan_only_in_the_users_prompt(repo):
     proc = extract(repo, FIXTURES / "plan-only-in-prompt" / "session.jsonl")
     assert proc.returncode == 2 and "no plan found in the assistant's messages" in proc.stderr
     assert not (repo / ".parallel/plans").exists()
+
+
+def test_real_transcript_variant_spelling_is_read_as_the_canonical_plan(repo, tmp_path):
+    """Recorded with the real CLI: '**Type**: Plan', a yml fence, '## Task parser —', '#### Task printer -'."""
+    session = FIXTURES / "plan-variant-spelling" / "session.jsonl"
+    assert "## Task parser —" in session.read_text() and "```yml" in session.read_text()
+    proc = extract(repo, session)
+    assert proc.returncode == 0, proc.stderr
+    variant = written(repo)
+    other = make_repo(tmp_path / "canonical")
+    assert extract(other, FIXTURES / "plan-in-reply" / "session.jsonl").returncode == 0
+    canonical = written(other)
+    assert variant["name"] == "recorded-variant" and canonical["name"] == "recorded-plan"
+    assert variant["tasks"] == canonical["tasks"] and variant["files"] == canonical["files"]
+
+
+def test_real_transcript_two_plans_in_one_reply_are_refused(repo):
+    proc = extract(repo, FIXTURES / "plan-two-in-one-reply" / "session.jsonl")
+    assert proc.returncode == 2
+    assert "two plans in one message, at line 3 '**Type:** Plan' and line 29 '**Type:** Plan'" in proc.stderr
+    assert "hint: write one plan per message" in proc.stderr
+    assert not (repo / ".parallel/plans").exists()
+
+
+def test_a_newer_plan_that_cannot_be_read_is_refused_not_passed_over(repo, tmp_path):
+    newer = PLAN.replace("**Type:** Plan", "# Type: Plan").replace("user-dashboard", "newer")
+    path = write_transcript(tmp_path / "t.jsonl", [record("assistant", PLAN, mid="msg_a"),
+                                                   record("assistant", newer, mid="msg_b")])
+    proc = extract(repo, path)
+    assert proc.returncode == 2
+    assert "no plan found: line 3 '# Type: Plan' is not a type line ctx reads" in proc.stderr
+    assert "hint: write it as '**Type:** Plan' on a line of its own" in proc.stderr
+    assert not (repo / ".parallel/plans").exists()
+    # words about the plan after it are not a plan
+    path = write_transcript(tmp_path / "t2.jsonl", [record("assistant", PLAN, mid="msg_a"),
+                                                    record("assistant", "I wrote it with a Type: Plan line.", mid="msg_b")])
+    proc = extract(repo, path)
+    assert proc.returncode == 0, proc.stderr
+    assert "user-dashboard" in (repo / ".parallel/plans/plan.yaml").read_text()

@@ -1,6 +1,7 @@
 """Re-record the real transcripts under tests/fixtures/transcripts/ with the real Claude Code CLI.
 
-Run: python tests/e2e/record_fixtures.py   (installs the pinned CLI if needed; no network beyond npm)
+Run: python tests/e2e/record_fixtures.py [NAME ...]   (all sessions, or the named ones; installs the
+pinned CLI if needed; no network beyond npm)
 Each fixture is a session's transcript as Claude Code wrote it, plus its subagents' transcripts.
 """
 
@@ -45,6 +46,15 @@ Parse the input format.
 Print what the parser returns.
 """
 
+# The same plan as a model may spell it: colon outside the bold, a yml fence, headings at levels 2
+# and 4 with an em dash and a hyphen between id and name.
+VARIANT = (PLAN.replace("recorded-plan", "recorded-variant").replace("**Type:** Plan", "**Type**: Plan")
+           .replace("```yaml", "```yml").replace("### Task parser:", "## Task parser —")
+           .replace("### Task printer:", "#### Task printer -"))
+
+# Ambiguous: a second plan in the same reply.
+TWO_PLANS = PLAN + "\nOr, smaller:\n\n" + PLAN.replace("recorded-plan", "second-plan")
+
 DECOY = PLAN.replace("recorded-plan", "subagent-decoy").replace("parser", "decoy")
 
 
@@ -65,6 +75,14 @@ def subagent_policy(body: dict) -> list[dict]:
         "run_in_background": False}}]
 
 
+def variant_policy(body: dict) -> list[dict]:
+    return [say(VARIANT)]
+
+
+def two_plans_policy(body: dict) -> list[dict]:
+    return [say(TWO_PLANS)]
+
+
 def no_plan_policy(body: dict) -> list[dict]:
     return [say("I looked at the example you pasted; there is nothing to plan yet.")]
 
@@ -73,12 +91,19 @@ SESSIONS = {
     "plan-in-reply": (plan_policy, "/ctx:plan a parser and a printer"),
     "subagent-decoy": (subagent_policy, "plan the parser work"),
     "plan-only-in-prompt": (no_plan_policy, "Here is an example:\n\n" + PLAN + "\nWhat do you think?"),
+    "plan-variant-spelling": (variant_policy, "/ctx:plan a parser and a printer"),
+    "plan-two-in-one-reply": (two_plans_policy, "/ctx:plan a parser and a printer"),
 }
 
 
-def record() -> None:
+def record(names: list[str]) -> None:
+    unknown = sorted(set(names) - set(SESSIONS))
+    if unknown:
+        raise SystemExit(f"unknown session {unknown[0]}; known: {', '.join(SESSIONS)}")
     claude = host.install()
     for name, (policy, prompt) in SESSIONS.items():
+        if names and name not in names:
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             repo = make_repo(tmp)
@@ -99,4 +124,4 @@ def record() -> None:
 
 
 if __name__ == "__main__":
-    record()
+    record(sys.argv[1:])
