@@ -9,12 +9,11 @@ from .plan import read_yaml, rel
 from .workspace import Workspace
 
 DEFAULTS: dict[str, Any] = {
-    "auto_approve": "plan",  # plan | always | off
-    "allow_no_verify": False,
     "pool_size": 20,
     "jobs": None,
 }
-CHOICES = {"auto_approve": ("plan", "always", "off")}
+CHOICES: dict[str, tuple[str, ...]] = {}
+MOVED = {"auto_approve": "ctx approve plan|always|off", "allow_no_verify": "ctx approve --no-verify"}
 
 
 def load(ws: Workspace) -> dict[str, Any]:
@@ -26,6 +25,9 @@ def load(ws: Workspace) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise data_error(f"{label}: expected a mapping of settings")
     for key, value in raw.items():
+        if key in MOVED:
+            raise data_error(f"{label}: {key}: no longer read from here (a repository could ship it)",
+                             hint=f"remove the line and run `{MOVED[key]}`")
         if key not in DEFAULTS:
             raise data_error(f"{label}: {key}: unknown setting (known: {', '.join(DEFAULTS)})")
         if key in CHOICES and value not in CHOICES[key]:

@@ -116,12 +116,50 @@ def load_plan(root: str) -> Plan | None:
     return Plan(root, text) if text is not None else None
 
 
+APPROVAL_FILE = os.path.join("ctx", "approve")  # under the main checkout's .git folder
+APPROVAL_DEFAULTS = {"auto_approve": "plan", "allow_no_verify": "false"}
+APPROVAL_CHOICES = {"auto_approve": ("plan", "always", "off"), "allow_no_verify": ("true", "false")}
+
+
 def settings(root: str) -> dict[str, str]:
-    """`key: value` lines of .parallel/config.yaml (the only shape ctx documents for it)."""
-    found = {"auto_approve": "plan", "allow_no_verify": "false"}
-    text = _read(os.path.join(root, ".parallel", "config.yaml"), 65536) or ""
+    """The approval switch: `key = value` lines of .git/ctx/approve, written by `ctx approve`.
+
+    It lives in the git folder, which no clone, checkout or approved command writes, so nothing a
+    repository ships can turn approval on or widen it. Unknown keys and values are ignored.
+    """
+    found = dict(APPROVAL_DEFAULTS)
+    text = _read(os.path.join(root, ".git", APPROVAL_FILE), 4096) or ""
     for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() in found and not line.startswith((" ", "\t", "#")):
-            found[key.strip()] = value.split("#", 1)[0].strip().strip("'\"").lower()
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip().lower()
+        if sep and key in found and value in APPROVAL_CHOICES[key]:
+            found[key] = value
     return found
+
+
+def plan_for_approval(root: str) -> "Plan | None":
+    """The plan, unless .parallel/ is tracked: a plan a clone ships is no reason to approve anything."""
+    from .index import tracks
+    if tracks(os.path.join(root, ".git"), ".parallel/"):
+        return None
+    return load_plan(root)
+
+
+def is_repository(folder: str) -> bool:
+    """Git would take folder as a repository: it holds a .git entry, or HEAD, objects and refs (bare)."""
+    if os.path.lexists(os.path.join(folder, ".git")):
+        return True
+    return (os.path.isfile(os.path.join(folder, "HEAD")) and os.path.isdir(os.path.join(folder, "objects"))
+            and os.path.isdir(os.path.join(folder, "refs")))
+
+
+def repository_of(path: str) -> str | None:
+    """The folder git would pick as the repository for a command run in (or naming) path."""
+    path = real(path)
+    while True:
+        if os.path.isdir(path) and is_repository(path):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
