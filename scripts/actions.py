@@ -20,6 +20,7 @@ from pathlib import Path
 from . import agents, git, plan as plan_model
 from .actions_job import WORKSPACE_MARK
 from .errors import CtxError, data_error
+from .hooks.state import APPROVAL_FILE
 from .plan import Plan
 from .workspace import Workspace
 
@@ -178,10 +179,13 @@ def job_spec(plan: Plan, task) -> dict:
 
 
 def build_plan_commit(ws: Workspace, plan: Plan) -> str:
-    """The commit for refs/ctx/plans/<name>: plans/, jobs/<id>.json, config.yaml, plugin/."""
+    """The commit for refs/ctx/plans/<name>: plans/, jobs/<id>.json, config.yaml, approve, plugin/."""
     files = {**_files(ws.plans, "plans"), **_files(plugin_root(), "plugin", PLUGIN_PARTS)}
     if ws.config_file.is_file():
         files["config.yaml"] = ws.config_file
+    switch = ws.root / ".git" / APPROVAL_FILE  # `ctx approve`: the runner's hook approves as this one does
+    if switch.is_file():
+        files["approve"] = switch
     blobs = git.run("hash-object", "-w", "--stdin-paths", cwd=ws.root,
                     input="".join(f"{p}\n" for p in files.values())).out.splitlines()
     entries = {}

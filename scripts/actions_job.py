@@ -54,8 +54,12 @@ def prepare() -> int:
     if plans.exists():
         shutil.rmtree(plans)
     shutil.copytree(home / "plans", plans)
-    if (home / "config.yaml").is_file():  # the same approval settings as on the machine that dispatched
+    if (home / "config.yaml").is_file():
         shutil.copy(home / "config.yaml", plans.parent / "config.yaml")
+    if (home / "approve").is_file():  # the approval switch of the machine that dispatched (ctx approve)
+        switch = Path(_git("rev-parse", "--absolute-git-dir")) / "ctx" / "approve"
+        switch.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(home / "approve", switch)
     exclude = Path(_git("rev-parse", "--git-path", "info/exclude"))
     exclude.parent.mkdir(parents=True, exist_ok=True)
     with open(exclude, "a", encoding="utf-8") as fh:

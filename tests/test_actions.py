@@ -403,3 +403,12 @@ def test_a_task_with_its_own_agent_command_runs_it_on_the_runner(repo, gh_env):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert git(repo, "show", "main:own.txt") == "scripted scripted.md"
     assert "scripted.prompt" not in git(repo, "ls-tree", "--name-only", "main")  # Claude Code's step was skipped
+
+
+def test_the_runner_approves_as_this_machine_does(repo, gh_env):
+    write_plan(repo, [{"id": "quiet"}])
+    with_workflow(repo, gh_env)
+    ctx(repo, "approve", "off", check=True)
+    proc = ctx(repo, "run", "--on", "github-actions", "--merge", env=gh_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert git(repo, "show", "main:quiet.hook") == ""  # approval is off here, so it is off on the runner
