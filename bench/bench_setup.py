@@ -1,9 +1,15 @@
-"""Worktree setup for 5, 10 and 20 tasks on a generated 5,000-file repository.
+"""Worktree setup: fresh worktrees at --jobs 1, 2 and 4 against a sequential shell loop, and pooled
+setup on a small and a large repository.
 
-ctx setup (first run: fresh worktrees; repeated run: worktrees reused from the pool that ctx merge
-and ctx cleanup fill) against the baseline the original workflow's script runs: a plain shell loop
-of `git worktree add -b` per task. All three are measured in the same run, on the same repository.
-Run: python bench/bench_setup.py [--files 5000] [--tasks 5 10 20]
+Fresh: 10 tasks on a generated 2,000-file repository. Baseline: the loop the original workflow's
+script runs, `git worktree add -b` per task, measured in the same run, interleaved with ctx's runs
+(median of --rounds each).
+Pooled: a second plan of 10 tasks set up from the worktrees that `ctx merge` parked after the first
+plan's 10 merges, on a 3,000-file and a 12,000-file repository, against a fresh ctx setup of the
+large one. Pooled setup should cost what changed between the parked commit and the new base (here
+ten files), not the size of the repository.
+Run: python bench/bench_setup.py [--files 2000] [--tasks 10] [--jobs 1 2 4] [--rounds 3]
+     [--pool-files 3000 12000]
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from common import machine, today  # noqa: E402
+from common import machine, median, today  # noqa: E402
 from helpers import write_plan  # noqa: E402
 
 ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="bench",
@@ -33,7 +39,7 @@ def sh(cmd: list[str] | str, cwd: Path, shell: bool = False) -> None:
 
 
 def make_repo(root: Path, files: int) -> Path:
-    repo = root / "repo"
+    repo = root / f"repo-{files}"
     repo.mkdir()
     sh(["git", "init", "-q", "-b", "main"], repo)
     for n in range(files):
@@ -64,68 +70,116 @@ def timed(fn) -> float:
 
 
 def baseline(repo: Path, ids: list[str]) -> float:
+    reset(repo)
     script = "mkdir -p worktrees\nfor id in " + " ".join(ids) + '; do\n  git worktree add -q worktrees/"$id" -b "feature/$id"\ndone\n'
-    return timed(lambda: sh(script, repo, shell=True))
+    elapsed = timed(lambda: sh(script, repo, shell=True))
+    reset(repo)
+    return elapsed
+
+
+def plan(repo: Path, ids: list[str], pool_size: int = 0) -> None:
+    write_plan(repo, [{"id": i} for i in ids])
+    (repo / ".parallel" / "config.yaml").write_text(f"pool_size: {pool_size}\n")
 
 
 def ctx_setup(repo: Path, *args: str) -> float:
     return timed(lambda: sh([sys.executable, "-m", "ctx", "setup", *args], repo))
 
 
-def fill_pool(repo: Path, ids: list[str], round_: int) -> None:
-    """Finish every task with a commit and merge it: ctx merge parks each clean worktree in the pool."""
+def fresh(repo: Path, ids: list[str], jobs: int) -> float:
+    reset(repo)
+    plan(repo, ids)
+    elapsed = ctx_setup(repo, "--jobs", str(jobs))
+    reset(repo)
+    return elapsed
+
+
+def repark(repo: Path, count: int, heads: dict[str, str]) -> None:
+    """Put the second plan's worktrees back in the pool as they were, to time the pooled setup again."""
+    for n in range(count):
+        wt = repo / "worktrees" / f"next-{n:02d}"
+        sh(["git", "checkout", "-q", "--detach", heads[f"next-{n:02d}"]], wt)
+        sh(["git", "worktree", "move", str(wt), str(repo / "worktrees" / ".pool" / f"r{n}")], repo)
+        sh(["git", "branch", "-D", f"feature/next-{n:02d}"], repo)
+    shutil.rmtree(repo / ".parallel" / "plans")
+    write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
+
+
+def pooled(repo: Path, count: int, rounds: int) -> list[float]:
+    """Fill the pool with a first plan's merged worktrees, then time setting up a second plan."""
+    reset(repo)
+    ids = [f"first-{n:02d}" for n in range(count)]
+    plan(repo, ids, pool_size=count)
+    sh([sys.executable, "-m", "ctx", "setup"], repo)
     for tid in ids:
         wt = repo / "worktrees" / tid
-        (wt / f"{tid}.txt").write_text(f"{tid} in round {round_}\n")
+        (wt / f"{tid}.txt").write_text(f"{tid}\n")
         sh(["git", "add", "-A"], wt)
         sh(["git", "commit", "-q", "-m", tid], wt)
         sh([sys.executable, "-m", "ctx", "task", "complete", tid], repo)
     sh([sys.executable, "-m", "ctx", "merge"], repo)
+    shutil.rmtree(repo / ".parallel" / "plans")
+    write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
+    times = []
+    for round_ in range(rounds):
+        heads = {}
+        for slot in (repo / "worktrees" / ".pool").iterdir():
+            heads[slot.name] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=slot, capture_output=True,
+                                              text=True).stdout.strip()
+        times.append(ctx_setup(repo))
+        out = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
+        if out.count("/worktrees/next-") != count or "/.pool/" in out:
+            raise SystemExit("the second plan was not set up from the pool:\n" + out)
+        if round_ < rounds - 1:
+            # the same parked commits again; which one goes to which task does not matter
+            repark(repo, count, {f"next-{n:02d}": h for n, h in enumerate(sorted(heads.values()))})
+    for wt in (repo / "worktrees").glob("next-*"):
+        sh(["git", "worktree", "remove", "--force", str(wt)], repo)
+    reset(repo)
+    return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--files", type=int, default=5000)
-    parser.add_argument("--tasks", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--tasks", type=int, default=10)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pool-files", type=int, nargs="*", default=[3000, 12000])
     args = parser.parse_args()
     print(f"# setup benchmark — {today()} — {machine()}")
-    print(f"repository: {args.files} files; baseline: a shell loop of `git worktree add -b` per task (mean of a run before and after ctx)")
-    print("| tasks | baseline loop | ctx setup (fresh) | ratio | ctx setup (pool) | ratio to baseline |")
-    print("|---|---|---|---|---|---|")
+    ids = [f"task-{n:02d}" for n in range(args.tasks)]
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp), args.files)
-        for count in args.tasks:
-            ids = [f"task-{n:02d}" for n in range(count)]
-            reset(repo)
-            t_base = baseline(repo, ids)
-            reset(repo)
-            write_plan(repo, [{"id": i} for i in ids])
-            (repo / ".parallel" / "config.yaml").write_text(f"pool_size: {max(args.tasks)}\n")
-            t_fresh = ctx_setup(repo)
-            # the loop again, after ctx, so that neither side alone gets the colder or the warmer cache
-            shutil.copytree(repo / ".parallel", Path(tmp) / "parallel-copy")
-            for wt in ids:
-                sh(["git", "worktree", "remove", "--force", f"worktrees/{wt}"], repo)
-                sh(["git", "branch", "-D", f"feature/{wt}"], repo)
-            t_base = (t_base + baseline(repo, ids)) / 2
-            for wt in ids:
-                sh(["git", "worktree", "remove", "--force", f"worktrees/{wt}"], repo)
-                sh(["git", "branch", "-D", f"feature/{wt}"], repo)
-            shutil.rmtree(repo / ".parallel")
-            shutil.copytree(Path(tmp) / "parallel-copy", repo / ".parallel")
-            shutil.rmtree(Path(tmp) / "parallel-copy")
-            sh([sys.executable, "-m", "ctx", "setup"], repo)
-            fill_pool(repo, ids, count)
-            # a second plan of the same size: its worktrees come from the pool
-            shutil.rmtree(repo / ".parallel" / "plans")
-            ids2 = [f"next-{n:02d}" for n in range(count)]
-            write_plan(repo, [{"id": i} for i in ids2])
-            t_pool = ctx_setup(repo)
-            print(f"| {count} | {t_base:.2f} s | {t_fresh:.2f} s | {t_fresh / t_base:.2f}x | {t_pool:.2f} s | "
-                  f"{t_pool / t_base:.2f}x |")
-            for wt in list((repo / "worktrees").glob("next-*")):
-                sh(["git", "worktree", "remove", "--force", str(wt)], repo)
-            reset(repo)
+        samples: dict[str, list[float]] = {"loop": [], **{f"j{jobs}": [] for jobs in args.jobs}}
+        variants = list(samples)
+        for round_ in range(args.rounds):
+            # interleaved, in a rotating order, so that load from elsewhere falls on every variant alike
+            for name in variants[round_ % len(variants):] + variants[:round_ % len(variants)]:
+                samples[name].append(baseline(repo, ids) if name == "loop" else fresh(repo, ids, int(name[1:])))
+        loop = median(samples["loop"])
+        print(f"\nfresh: {args.tasks} tasks, {args.files} files; median of {args.rounds} interleaved rounds; "
+              f"baseline loop {loop:.2f} s (runs: {', '.join(f'{t:.2f}' for t in samples['loop'])})\n")
+        print("| --jobs | ctx setup (fresh) | ratio to the loop | runs |")
+        print("|---|---|---|---|")
+        for jobs in args.jobs:
+            runs = samples[f"j{jobs}"]
+            print(f"| {jobs} | {median(runs):.2f} s | {median(runs) / loop:.2f}x | {', '.join(f'{t:.2f}' for t in runs)} |")
+        shutil.rmtree(repo)
+        rows = []
+        if not args.pool_files:
+            return
+        for files in args.pool_files:
+            repo = make_repo(Path(tmp), files)
+            rows.append((files, median(pooled(repo, args.tasks, args.rounds)), fresh(repo, ids, max(args.jobs))))
+            shutil.rmtree(repo)
+        small = rows[0][1]
+        print(f"\npooled: {args.tasks} tasks set up from the pool after {args.tasks} merges (median of "
+              f"{args.rounds}); fresh at --jobs {max(args.jobs)}\n")
+        print("| files | ctx setup (pool) | ctx setup (fresh) | pool / fresh | pool / pool on the smallest |")
+        print("|---|---|---|---|---|")
+        for files, t_pool, t_fresh in rows:
+            print(f"| {files} | {t_pool:.2f} s | {t_fresh:.2f} s | {t_pool / t_fresh:.3f}x | {t_pool / small:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -169,16 +169,17 @@ def _tree(ws: Workspace, entries: dict[str, str]) -> str:
     return write(children)
 
 
-def job_spec(plan: Plan, task) -> dict:
-    """What a runner needs to start the task's agent exactly as `ctx run` would here."""
+def job_spec(plan: Plan, task, test_cmd: str | None = None) -> dict:
+    """What a runner needs to start the task's agent exactly as `ctx run` would here; the task's
+    `test:`, else the run's --test, is the gate it runs before pushing."""
     remote = replace(plan, workspace=Workspace(Path(WORKSPACE_MARK)))
     return {"plan": plan.name, "task": task.id, "prompt": agents.prompt(remote, task, Path(WORKSPACE_MARK)),
-            "allowed_tools": agents.allowed_tools(task), "test": str(task.meta.get("test") or ""),
+            "allowed_tools": agents.allowed_tools(task), "test": str(task.meta.get("test") or test_cmd or ""),
             "setup": str(plan.metadata.get("setup") or ""), "agent": str(task.meta.get("agent") or ""),
             "file": task.file}
 
 
-def build_plan_commit(ws: Workspace, plan: Plan) -> str:
+def build_plan_commit(ws: Workspace, plan: Plan, test_cmd: str | None = None) -> str:
     """The commit for refs/ctx/plans/<name>: plans/, jobs/<id>.json, config.yaml, approve, plugin/."""
     files = {**_files(ws.plans, "plans"), **_files(plugin_root(), "plugin", PLUGIN_PARTS)}
     if ws.config_file.is_file():
@@ -193,15 +194,16 @@ def build_plan_commit(ws: Workspace, plan: Plan) -> str:
         mode = "100755" if path.stat().st_mode & 0o111 else "100644"
         entries[name] = f"{mode} blob {blob}"
     for task in plan.tasks:
-        blob = git.run("hash-object", "-w", "--stdin", cwd=ws.root, input=json.dumps(job_spec(plan, task), indent=2)).out
+        spec = json.dumps(job_spec(plan, task, test_cmd), indent=2)
+        blob = git.run("hash-object", "-w", "--stdin", cwd=ws.root, input=spec).out
         entries[f"jobs/{task.id}.json"] = f"100644 blob {blob}"
     tree = _tree(ws, entries)
     return git.out("commit-tree", tree, "-m", f"ctx plan {plan.name}", cwd=ws.root)
 
 
-def push_plan(ws: Workspace, plan: Plan) -> str:
+def push_plan(ws: Workspace, plan: Plan, test_cmd: str | None = None) -> str:
     ref = plan_ref(plan)
-    commit = build_plan_commit(ws, plan)
+    commit = build_plan_commit(ws, plan, test_cmd)
     git.run("update-ref", ref, commit, cwd=ws.root)
     git.run("push", "--quiet", "--force", "origin", f"{commit}:{ref}", cwd=ws.root)
     return ref

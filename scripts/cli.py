@@ -1,4 +1,8 @@
-"""The `ctx` command line: a thin click group; each command lives in ctx.commands.<name>."""
+"""The `ctx` command line: a thin click group; each command lives in ctx.commands.<module>.
+
+A command's module is imported only when that command runs (or when help lists them all), so
+`ctx --version` or `ctx task start` does not pay for what other commands import.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,59 @@ import traceback
 
 import click
 
-from . import __version__, commands
+from . import __version__
 from .errors import CtxError
 
 
+# command name -> the module of ctx.commands that defines it (in its COMMANDS list)
+LAZY = {
+    "actions": "actions", "approve": "approve", "cleanup": "cleanup", "demo": "run", "doctor": "doctor", "hook": "hook", "merge": "merge",
+    "plan": "plan", "pr": "pr", "report": "report", "run": "run", "setup": "worktree",
+    "status": "worktree", "task": "task",
+}
+
+
 class CtxGroup(click.Group):
-    """Turns CtxError into a one-line message and an exit code; never a traceback on screen."""
+    """Loads each command's module on first use; turns CtxError into a one-line message and an exit
+    code, never a traceback on screen."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._loaded: dict[str, click.Command] = {}
+
+    @property
+    def commands(self) -> dict[str, click.Command]:  # type: ignore[override]
+        """Every command, loaded: for help and for tests that walk the whole tree."""
+        self._load_all()
+        return self._loaded
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._loaded = dict(value)
+
+    def _load_module(self, module_name: str) -> None:
+        module = importlib.import_module(f"{__package__}.commands.{module_name}")
+        for command in module.COMMANDS:
+            self._loaded.setdefault(command.name, command)
+
+    def _load_all(self) -> None:
+        from . import commands
+        for info in pkgutil.iter_modules(commands.__path__):
+            self._load_module(info.name)
+
+    def _load(self, name: str) -> click.Command | None:
+        if name not in self._loaded:
+            if name in LAZY:
+                self._load_module(LAZY[name])
+            else:  # a command missing from the table still works, at the cost of loading them all
+                self._load_all()
+        return self._loaded.get(name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(LAZY) | set(self._loaded))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._load(cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -46,15 +97,6 @@ class CtxGroup(click.Group):
 def cli() -> None:
     """Run a plan's coding tasks in parallel: one git worktree, branch and agent per task."""
 
-
-def _register() -> None:
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        for command in getattr(module, "COMMANDS", ()):
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 _COLOURS = {"running": "\033[36m", "completed": "\033[32m", "blocked": "\033[31m", "waiting": "\033[2m",
-            "merged": "\033[32m", "setup": "\033[33m"}
+            "merged": "\033[32m", "setup": "\033[33m", "testing": "\033[35m"}
 
 
 @dataclass

@@ -7,8 +7,9 @@ import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 
-from . import git, registry, validate
+from . import git, registry, repair, validate
 from .errors import CtxError
+from .plan import rel
 from .workspace import Workspace
 
 
@@ -48,6 +49,10 @@ def checks(cwd=None) -> list[Check]:
     stale = [r for r in registry.registrations(ws.root) if r.prunable or registry.stale_lock(r.locked)]
     found.append(Check("worktree registrations", not stale, "none stale" if not stale else
                        "stale: " + ", ".join(str(r.path) for r in stale), "run: ctx cleanup (or ctx setup repairs them)"))
+    left = repair.findings(ws)
+    found.append(Check("interrupted setup", not left, "nothing left by a killed setup" if not left else
+                       "; ".join(f"{rel(ws, f.path)}: {f.problem} (ctx setup will: {f.action})" for f in left),
+                       "run: ctx setup (it finishes what a killed setup left)"))
     leftover = [p.name for p in ws.locks.glob("*.lock")] if ws.locks.is_dir() else []
     busy = [name for name in leftover if _held(ws.locks / name)]
     found.append(Check("locks", not busy, "no lock held" if not busy else f"held now: {', '.join(busy)}",

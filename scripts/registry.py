@@ -89,3 +89,21 @@ def stale_lock(reason: str | None) -> bool:
     if words[:3] == ["ctx", "setup", "pid"] and len(words) > 3 and words[3].isdigit():
         return not pid_alive(int(words[3]))
     return False
+
+
+
+def unreachable(root: Path, heads: list[str], base: str | None = None) -> set[str]:
+    """Those of heads (worktree HEAD commits) reachable from no local branch and not from base:
+    removing or reusing their worktree could drop the last copy of a commit. One git call for all."""
+    heads = sorted({h for h in heads if h})
+    if not heads:
+        return set()
+    out = git.run("rev-list", *heads, "--not", "--branches", *([base] if base else []), cwd=root, check=False)
+    if not out.ok:
+        return set(heads)  # unknown means keep
+    listed = set(out.stdout.split())
+    return {h for h in heads if h in listed}
+
+
+def head_reachable(root: Path, head: str, base: str | None = None) -> bool:
+    return not unreachable(root, [head], base)

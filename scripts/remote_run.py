@@ -75,8 +75,8 @@ def save_dispatches(ws: Workspace, dispatches: list[Dispatch]) -> None:
 
 
 class RemoteRunner:
-    def __init__(self, ws: Workspace, *, mode: str | None, echo=print):
-        self.ws, self.mode, self.echo = ws, mode, echo
+    def __init__(self, ws: Workspace, *, mode: str | None, test_cmd: str | None = None, echo=print):
+        self.ws, self.mode, self.test_cmd, self.echo = ws, mode, test_cmd, echo
         self.stop_requested = threading.Event()
         self.result = RemoteResult()
         self.dispatches = load_dispatches(ws)
@@ -148,7 +148,7 @@ class RemoteRunner:
                 chosen.append(tid)
         if not chosen:
             return
-        ref = actions.push_plan(self.ws, plan_model.load(self.ws, check=False))
+        ref = actions.push_plan(self.ws, plan_model.load(self.ws, check=False), test_cmd=self.test_cmd)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
         record = Dispatch(id=f"{plan.name}-{stamp}-{secrets.token_hex(3)}", tasks=chosen, created=time.time())
         for tid in chosen:
@@ -278,7 +278,7 @@ class RemoteRunner:
 
     def _integrate(self, tid: str) -> None:
         if self.mode == "merge":
-            report = merge_model.merge(self.ws, [tid], echo=lambda _: None)
+            report = merge_model.merge(self.ws, [tid], test_cmd=self.test_cmd, echo=lambda _: None)
             if tid in report.merged:
                 self.result.merged.append(tid)
                 self._show(tid, "merged", f"into {report.base}")
@@ -336,8 +336,9 @@ def _last(res: git.GitResult) -> str:
     return lines[-1] if lines else f"exit {res.returncode}"
 
 
-def run(ws: Workspace, *, mode: str | None = None, resume: bool = False, echo=print) -> RemoteResult:
-    runner = RemoteRunner(ws, mode=mode, echo=echo)
+def run(ws: Workspace, *, mode: str | None = None, test_cmd: str | None = None, resume: bool = False,
+        echo=print) -> RemoteResult:
+    runner = RemoteRunner(ws, mode=mode, test_cmd=test_cmd, echo=echo)
     runner.prepare(resume)
     previous = {}
 

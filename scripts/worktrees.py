@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import config, envfiles, git, locks, plan as plan_model, pool, ports, registry, tasks
+from . import config, envfiles, git, journal, locks, plan as plan_model, pool, ports, registry, repair, tasks
 from .errors import CtxError, data_error
 from .plan import Plan, Task
 from .workspace import Workspace
@@ -20,7 +21,7 @@ Echo = Callable[[str], None]
 @dataclass
 class SetupOutcome:
     task_id: str
-    action: str  # created, reused, repaired, pooled, skipped, blocked
+    action: str  # created, reused, repaired, pooled, skipped, blocked, failed
     detail: str
     path: Path | None = None
 
@@ -55,62 +56,86 @@ def waiting_on(ws: Workspace, plan: Plan, task: Task, base: str) -> list[str]:
     return [d for d in task.dependencies if not dependency_done(ws, plan.task(d), base)]
 
 
-def _repair(ws: Workspace, echo: Echo) -> set[str]:
-    """Unlock registrations left locked by killed processes and prune ones whose folder is gone."""
-    repaired = set()
-    worktrees_dir = Path(os.path.realpath(ws.worktrees))
-    for path, reg in registry.by_path(ws.root).items():
-        if worktrees_dir not in path.parents:
-            continue
-        if registry.stale_lock(reg.locked):
-            git.run("worktree", "unlock", str(reg.path), cwd=ws.root)
-            repaired.add(path.name)
-            if path.is_dir() and git.run("status", "--porcelain", cwd=path, check=False).ok:
-                # a checkout interrupted half-way: finish writing the files of its HEAD
-                git.run("checkout", "-q", "-f", "HEAD", "--", ".", cwd=path, check=False)
-        if reg.prunable or not path.exists():
-            repaired.add(path.name)
-    if repaired:
-        git.run("worktree", "prune", cwd=ws.root, retries=3)
-    return repaired
+@dataclass
+class Job:
+    """One task's setup after the decisions made under the git lock: checkout, then its own steps."""
+    outcome: SetupOutcome
+    task: Task
+    port: int
+    checkout: str | None = None  # "add" (new worktree) or "switch" (a parked one moved to the path)
+    entry: journal.Entry | None = None
+    error: str | None = None
 
 
 def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Registration],
-           use_pool: bool, repaired: set[str]) -> SetupOutcome:
+           slots: list[Path], repaired: dict[str, str], busy: set[Path]) -> Job | SetupOutcome:
+    """Decide what task needs (caller holds the git lock); create its branch and journal a checkout."""
     path = ws.worktree(task.id)
+    rel = plan_model.rel(ws, path)
     real = Path(os.path.realpath(path))
+    kept = repaired.get(task.id, "repaired")
+    if kept != "repaired":
+        return SetupOutcome(task.id, "skipped", kept, path)
+    if real in busy:
+        return SetupOutcome(task.id, "skipped", f"{rel} is being set up by another ctx setup", path)
     reg = regs.get(real)
     if reg is not None:
         if reg.branch == task.branch:
             action = "repaired" if task.id in repaired else "reused"
-            return SetupOutcome(task.id, action, f"{plan_model.rel(ws, path)} on {task.branch}", path)
-        return SetupOutcome(task.id, "skipped", f"{plan_model.rel(ws, path)} is a worktree on "
+            return Job(SetupOutcome(task.id, action, f"{rel} on {task.branch}", path), task, 0)
+        return SetupOutcome(task.id, "skipped", f"{rel} is a worktree on "
                             f"{reg.branch or 'a detached HEAD'}, not {task.branch}", path)
     if path.exists():
-        return SetupOutcome(task.id, "skipped", f"{plan_model.rel(ws, path)} exists and is not a worktree; "
+        return SetupOutcome(task.id, "skipped", f"{rel} exists and is not a worktree; "
                             "move it away and run ctx setup again", path)
     holder = next((r for r in regs.values() if r.branch == task.branch), None)
     if holder is not None:
         return SetupOutcome(task.id, "skipped", f"{task.branch} is checked out at {holder.path}", path)
-    branch_exists = git.rev(f"refs/heads/{task.branch}", ws.root) is not None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if use_pool and pool.take(ws, path, task.branch, base, branch_exists):
-        return SetupOutcome(task.id, "pooled", f"{plan_model.rel(ws, path)} on {task.branch} (reused a parked worktree)", path)
-    if branch_exists:
-        git.run("worktree", "add", "-q", str(path), task.branch, cwd=ws.root, retries=5)
-        detail = f"{plan_model.rel(ws, path)} on existing {task.branch}"
+    if git.rev(f"refs/heads/{task.branch}", ws.root) is not None:
+        detail = f"{rel} on existing {task.branch}"
     else:
-        git.run("worktree", "add", "-q", "--no-track", "-b", task.branch, str(path), base, cwd=ws.root, retries=5)
-        detail = f"{plan_model.rel(ws, path)} on {task.branch} from {base}"
-    return SetupOutcome(task.id, "repaired" if task.id in repaired else "created", detail, path)
+        repair.clear_stale_ref_lock(ws, task.branch)
+        git.run("branch", "--no-track", task.branch, base, cwd=ws.root, retries=5)
+        detail = f"{rel} on {task.branch} from {base}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entry = journal.begin(ws, task.id, path, task.branch)
+    if slots and pool.claim(ws, slots, path):
+        outcome = SetupOutcome(task.id, "pooled", f"{rel} on {task.branch} (reused a parked worktree)", path)
+        return Job(outcome, task, 0, "switch", entry)
+    action = "repaired" if task.id in repaired else "created"
+    return Job(SetupOutcome(task.id, action, detail, path), task, 0, "add", entry)
 
 
-def _prepare(ws: Workspace, outcome: SetupOutcome, copy: list[str], port: int) -> None:
-    path = outcome.path
+def _transient(stderr: str) -> bool:
+    """A failure caused by another git working at the same moment: a lock held, or a worktree being
+    registered while this git read the list of worktrees (its commondir or gitdir not written yet)."""
+    return git.is_lock_failure(stderr) or ("failed to read" in stderr and "worktrees/" in stderr)
+
+
+def _checkout(ws: Workspace, job: Job) -> None:
+    path, branch = job.outcome.path, job.task.branch
+    for attempt in range(8):
+        if job.checkout == "switch":
+            result = git.run("checkout", "-q", branch, cwd=path, check=False)
+        else:
+            result = git.run("worktree", "add", "-q", str(path), branch, cwd=ws.root, check=False)
+        if result.ok:
+            return
+        # git removes what a failed add had begun; try again while nothing of it is left
+        again = _transient(result.stderr) and (job.checkout == "switch" or not path.exists())
+        if not again or attempt == 7:
+            detail = (result.stderr.strip() or f"exit {result.returncode}").splitlines()[-1]
+            what = "checkout" if job.checkout == "switch" else "worktree add"
+            raise CtxError(f"git {what} {plan_model.rel(ws, path)} failed: {detail}")
+        time.sleep(0.05 * (attempt + 1))
+
+
+def _prepare(ws: Workspace, job: Job, copy: list[str]) -> None:
+    path = job.outcome.path
     envfiles.copy_into(ws.root, path, copy)
-    (path / ".env.ctx").write_text(ports.env_text(port))
+    (path / ".env.ctx").write_text(ports.env_text(job.port))
     if (path / ".gitmodules").exists():
-        git.run("submodule", "update", "--init", "--recursive", "-q", cwd=path)
+        git.run("submodule", "update", "--init", "--recursive", "-q", cwd=path, retries=5)
 
 
 def _run_setup_command(ws: Workspace, task_id: str, path: Path, command: str) -> str | None:
@@ -126,8 +151,35 @@ def _run_setup_command(ws: Workspace, task_id: str, path: Path, command: str) ->
     return f"setup command `{command}` exited {proc.returncode}: " + " | ".join(tail)
 
 
+def _work(ws: Workspace, job: Job, copy: list[str], command: str | None) -> None:
+    """Everything of one task outside the git lock, in a worker thread; the journal follows along."""
+    try:
+        if job.checkout:
+            _checkout(ws, job)
+        new = job.outcome.action in ("created", "pooled", "repaired")
+        if new and job.entry is None:
+            job.entry = journal.begin(ws, job.task.id, job.outcome.path, job.task.branch)
+        if job.entry is not None:
+            journal.advance(ws, job.entry, journal.PREPARE)
+        _prepare(ws, job, copy)
+        if command and new:
+            job.error = _run_setup_command(ws, job.task.id, job.outcome.path, command)
+        if job.entry is not None:
+            journal.finish(ws, job.entry)
+    except CtxError as exc:
+        job.outcome.action, job.outcome.detail = "failed", exc.message
+    except OSError as exc:  # a file ctx writes into the worktree (disk full, permissions)
+        job.outcome.action, job.outcome.detail = "failed", f"{exc.filename or job.outcome.path}: {exc.strerror}"
+
+
+def jobs_default() -> int:
+    return os.cpu_count() or 2
+
+
 def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = None,
-          use_pool: bool = True, echo: Echo = print) -> list[SetupOutcome]:
+          use_pool: bool = True, jobs: int | None = None, echo: Echo = print) -> list[SetupOutcome]:
+    """Set up every ready task (or the named ones): decisions and branch creation under ctx's git
+    lock, then up to `jobs` tasks at once check out and run their own steps."""
     plan = plan_model.load(ws)
     ws.ensure_excluded()
     base = base or base_branch(ws, plan)
@@ -153,32 +205,36 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
             continue
         ready.append(task)
     cap = int(config.load(ws).get("pool_size") or 0)
-    placed: list[SetupOutcome] = []
+    work: list[Job] = []
     with locks.lock(ws, "git"):
-        repaired = _repair(ws, echo)
+        repaired = repair.repair(ws, base)
         regs = registry.by_path(ws.root)
+        busy = {Path(os.path.realpath(e.path)) for e in journal.entries(ws) if e.owner_alive()}
+        slots = pool.parked(ws, base) if use_pool and cap > 0 and ready else []
+        slots = pool.usable(slots, len(ready), jobs or jobs_default()) if slots else []
         for task in ready:
-            outcome = _place(ws, task, base, regs, use_pool and cap > 0, repaired)
-            placed.append(outcome)
-            regs = registry.by_path(ws.root) if outcome.action in ("created", "pooled") else regs
-    fresh = [o for o in placed if o.action not in ("skipped",)]
-    copy = envfiles.to_copy(ws.root) if fresh else []
+            placed = _place(ws, task, base, regs, slots, repaired, busy)
+            if isinstance(placed, SetupOutcome):
+                outcomes.append(placed)
+                continue
+            work.append(placed)
+            regs[Path(os.path.realpath(placed.outcome.path))] = registry.Registration(
+                placed.outcome.path, branch=task.branch)
     taken: set[int] = set()
-    for outcome in fresh:
-        port = ports.read(outcome.path / ".env.ctx") or ports.assign(outcome.task_id, taken)
-        taken.add(port)
-        _prepare(ws, outcome, copy, port)
+    for job in work:
+        job.port = ports.read(job.outcome.path / ".env.ctx") or ports.assign(job.task.id, taken)
+        taken.add(job.port)
+    copy = envfiles.to_copy(ws.root) if work else []
     command = plan.metadata.get("setup")
-    new = [o for o in fresh if o.action in ("created", "pooled", "repaired")]
-    if command and new:
-        workers = max(1, min(len(new), os.cpu_count() or 2, 4))
+    workers = max(1, min(len(work), jobs or jobs_default()))
+    if work:
         with ThreadPoolExecutor(max_workers=workers) as executor:
-            failures = list(executor.map(lambda o: _run_setup_command(ws, o.task_id, o.path, str(command)), new))
-        for outcome, failure in zip(new, failures):
-            if failure:
-                tasks.set_status(ws, outcome.task_id, "blocked", reason=failure)
-                outcome.action, outcome.detail = "blocked", failure
-    outcomes.extend(placed)
+            list(executor.map(lambda j: _work(ws, j, copy, str(command) if command else None), work))
+    for job in work:
+        if job.error:
+            tasks.set_status(ws, job.task.id, "blocked", reason=job.error)
+            job.outcome.action, job.outcome.detail = "blocked", job.error
+        outcomes.append(job.outcome)
     order = {t.id: n for n, t in enumerate(plan.tasks)}
     outcomes.sort(key=lambda o: order[o.task_id])
     for outcome in outcomes:
@@ -187,6 +243,9 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
     for outcome in outcomes:
         counts[outcome.action] = counts.get(outcome.action, 0) + 1
     echo("setup: " + ", ".join(f"{n} {a}" for a, n in counts.items()) + f" (base {base})")
+    failed = [o.task_id for o in outcomes if o.action == "failed"]
+    if failed:
+        raise CtxError(f"setup of {', '.join(failed)} failed (see above); the next ctx setup tries again")
     return outcomes
 
 
@@ -203,6 +262,9 @@ def release(ws: Workspace, task_id: str, *, use_pool: bool = True) -> str:
             return "pruned a registration whose folder was gone"
         if not pool.clean(path):
             return f"kept {plan_model.rel(ws, path)}: it has uncommitted changes"
+        if reg.head and not registry.head_reachable(ws.root, reg.head):
+            return (f"kept {plan_model.rel(ws, path)}: its HEAD {reg.head[:12]} is on no branch "
+                    "(save it with git branch NAME there)")
         cap = int(config.load(ws).get("pool_size") or 0)
         if use_pool and cap > 0:
             (path / ".env.ctx").unlink(missing_ok=True)

@@ -412,3 +412,14 @@ def test_the_runner_approves_as_this_machine_does(repo, gh_env):
     proc = ctx(repo, "run", "--on", "github-actions", "--merge", env=gh_env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert git(repo, "show", "main:quiet.hook") == ""  # approval is off here, so it is off on the runner
+
+
+def test_the_run_s_test_gates_a_task_without_its_own_on_the_runner(repo, gh_env):
+    write_plan(repo, [{"id": "gated"}, {"id": "own", "test": "test -f own.txt"}])
+    with_workflow(repo, gh_env)
+    gate = "python3 -c \"import os, sys; print('gate said no'); sys.exit(0 if os.path.exists('own.txt') else 3)\""
+    proc = ctx(repo, "run", "--on", "github-actions", "--merge", "--test", gate, env=gh_env)
+    assert proc.returncode == 1
+    tasks = status_of(repo)
+    assert tasks["gated"]["status"] == "blocked" and tasks["gated"]["reason"].startswith("tests failed: gate said no")
+    assert tasks["own"]["merged"]  # its own test: passed on the runner, and --test on the merged result here

@@ -168,3 +168,143 @@ def test_submodules_are_initialised_in_new_worktrees(repo, tmp_path, monkeypatch
     write_plan(repo, [{"id": "a"}])
     setup(repo)
     assert (repo / "worktrees/a/vendor/lib/lib.py").read_text() == "LIB = 1\n"
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def journal_entry(repo, tid, phase):
+    folder = repo / ".parallel/journal/setup"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{tid}.json").write_text(json.dumps({
+        "task_id": tid, "path": str(repo / "worktrees" / tid), "branch": f"feature/{tid}", "phase": phase,
+        "pid": dead_pid(), "started": "0"}))
+
+
+def half_made(repo, tid):
+    """What SIGKILL inside `git worktree add` leaves: a registration locked "initializing", no index
+    but a stale index.lock, a few of the files."""
+    git(repo, "branch", "--no-track", f"feature/{tid}", "main")
+    git(repo, "worktree", "add", "-q", "--no-checkout", str(repo / "worktrees" / tid), f"feature/{tid}")
+    admin = repo / ".git/worktrees" / tid
+    (admin / "locked").write_text("initializing")
+    (admin / "index").unlink(missing_ok=True)
+    (admin / "index.lock").write_text("")
+    (repo / "worktrees" / tid / "README.md").write_text("# project\n")
+
+
+def doctor_check(repo, name):
+    checks = json.loads(ctx(repo, "doctor", "--json").stdout)["checks"]
+    return next(c for c in checks if c["name"] == name)
+
+
+def test_a_worktree_half_made_by_a_killed_setup_is_reported_then_made_again(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b"}])
+    half_made(repo, "a")
+    journal_entry(repo, "a", "checkout")
+    check = doctor_check(repo, "interrupted setup")
+    assert not check["ok"]
+    assert "worktrees/a: half-made worktree of a" in check["detail"] and "remove it and create it again" in check["detail"]
+    out = setup(repo)
+    assert "repaired" in next(line for line in out.splitlines() if line.startswith("a "))
+    wt = repo / "worktrees/a"
+    assert git(wt, "status", "--porcelain") == ""  # no staged deletions: the index matches HEAD
+    assert git(wt, "ls-files") == "README.md\napp.py"
+    assert not list((repo / ".git").rglob("index.lock"))
+    assert "locked" not in git(repo, "worktree", "list", "--porcelain")
+    assert doctor_check(repo, "interrupted setup")["ok"]
+    assert not any((repo / ".parallel/journal/setup").iterdir())
+
+
+def test_a_stale_index_lock_is_reported_by_doctor(repo):
+    write_plan(repo, [{"id": "a"}])
+    setup(repo)
+    (repo / ".git/worktrees/a/index.lock").write_text("")
+    check = doctor_check(repo, "interrupted setup")
+    assert not check["ok"] and ".git/worktrees/a/index.lock: index.lock left behind" in check["detail"]
+
+
+def test_setup_steps_cut_short_run_again_and_keep_the_worktree(repo):
+    write_plan(repo, [{"id": "a"}], setup="echo run >> setup.count")
+    setup(repo)
+    wt = repo / "worktrees/a"
+    (wt / "app.py").write_text("# work in progress\n")
+    journal_entry(repo, "a", "prepare")
+    assert "run the setup steps again" in doctor_check(repo, "interrupted setup")["detail"]
+    out = setup(repo)
+    assert "repaired" in out
+    assert (wt / "setup.count").read_text() == "run\nrun\n"
+    assert (wt / "app.py").read_text() == "# work in progress\n"
+
+
+def test_parallel_setup_gives_every_task_its_worktree_setup_run_and_port(repo):
+    write_plan(repo, [{"id": f"t{n}"} for n in range(6)], setup="pwd > where.txt")
+    out = setup(repo, "--jobs", "3")
+    assert out.count(" created  worktrees/") == 6
+    ports = set()
+    for n in range(6):
+        wt = repo / f"worktrees/t{n}"
+        assert git(wt, "rev-parse", "--abbrev-ref", "HEAD") == f"feature/t{n}"
+        assert (wt / "where.txt").read_text().strip() == str(wt)
+        ports.add((wt / ".env.ctx").read_text().splitlines()[0])
+    assert len(ports) == 6
+    assert ctx(repo, "setup", "--jobs", "0").returncode == 2
+
+
+def finish_and_merge(repo, tid):
+    wt = repo / "worktrees" / tid
+    (wt / f"{tid}.txt").write_text(f"from {tid}\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", tid)
+    ctx(repo, "task", "complete", tid, check=True)
+    return ctx(repo, "merge", tid)
+
+
+def test_a_parked_worktree_holding_the_only_copy_of_a_commit_is_never_reused_or_dropped(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    setup(repo)
+    assert "parked in worktrees/.pool/0" in finish_and_merge(repo, "a").stdout
+    slot = repo / "worktrees/.pool/0"
+    (slot / "late.txt").write_text("an agent that outlived its run\n")
+    git(slot, "add", "-A")
+    git(slot, "commit", "-qm", "late commit")
+    late = git(slot, "rev-parse", "HEAD")
+    out = setup(repo)
+    assert "created" in next(line for line in out.splitlines() if line.startswith("b "))
+    assert git(slot, "rev-parse", "HEAD") == late
+    assert "parked worktree whose HEAD is on no branch" in doctor_check(repo, "interrupted setup")["detail"]
+    ctx(repo, "cleanup", "--drop-pool")
+    assert git(slot, "rev-parse", "HEAD") == late and (slot / "late.txt").exists()
+
+
+def test_a_worktree_whose_head_is_on_no_branch_is_not_parked_or_removed(repo):
+    write_plan(repo, [{"id": "a"}])
+    setup(repo)
+    wt = repo / "worktrees/a"
+    (wt / "a.txt").write_text("a\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", "a")
+    git(wt, "checkout", "-q", "--detach")
+    (wt / "more.txt").write_text("more\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", "on no branch")
+    head = git(wt, "rev-parse", "HEAD")
+    ctx(repo, "task", "complete", "a", check=True)
+    merged = ctx(repo, "merge", "a")
+    assert "kept worktrees/a: its HEAD" in merged.stdout, merged.stdout + merged.stderr
+    assert git(wt, "rev-parse", "HEAD") == head
+
+
+def test_a_parked_worktree_changed_since_parking_is_left_alone(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    setup(repo)
+    assert "parked in worktrees/.pool/0" in finish_and_merge(repo, "a").stdout
+    slot = repo / "worktrees/.pool/0"
+    (slot / "app.py").write_text("# edited after parking\n")
+    out = setup(repo)
+    assert "created" in next(line for line in out.splitlines() if line.startswith("b "))
+    assert (slot / "app.py").read_text() == "# edited after parking\n"
+    assert git(repo / "worktrees/b", "status", "--porcelain") == ""

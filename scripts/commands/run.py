@@ -19,18 +19,22 @@ from ..workspace import Workspace
               help="Stop a task's agent after this long and mark the task blocked.")
 @click.option("--merge", "mode", flag_value="merge", help="Merge each finished task before its dependents start.")
 @click.option("--pr", "mode", flag_value="pr", help="Open a pull request for each finished task.")
-@click.option("--resume", is_flag=True, help="Carry on after an interrupted run.")
+@click.option("--test", "test_cmd", metavar="CMD", help="Gate every merge on CMD: run in each task's worktree "
+              "(unless the task names its own test:) and on the merged result; a failing task is blocked.")
+@click.option("--resume", is_flag=True, help="Carry on after an interrupted or killed run: wait for agents "
+              "still alive, re-run stopped ones, merge what completed.")
 @click.option("--on", "where", type=click.Choice(["local", "github-actions"]), default="local", show_default=True,
               help="Where agents run: here, or as jobs of the workflow `ctx actions init` writes.")
-def run(jobs, agent, timeout, mode, resume, where) -> None:
+def run(jobs, agent, timeout, mode, test_cmd, resume, where) -> None:
     """Run every task's agent in its own worktree, as many at once as allowed, then report."""
     ws = Workspace.find()
     if where == "github-actions":
         from .actions import run_on_github_actions
-        return run_on_github_actions(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume)
-    ids = plan_model.load(ws).ids()
-    result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, resume=resume,
-                        display=Display(ids))
+        return run_on_github_actions(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, test_cmd=test_cmd,
+                                     resume=resume)
+    plan = plan_model.load(ws)
+    result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, test_cmd=test_cmd,
+                        resume=resume, display=Display(plan.ids()), plan=plan)
     for tid, why in result.not_started.items():
         click.echo(f"not started: {tid}: {why}")
     click.echo("")

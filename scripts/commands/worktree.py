@@ -17,9 +17,11 @@ from ..workspace import Workspace
 @click.argument("ids", nargs=-1, metavar="[ID]...")
 @click.option("--base", metavar="REF", help="Branch to start from (default: the plan's base, else the main checkout's branch).")
 @click.option("--no-pool", is_flag=True, help="Always create fresh worktrees; never reuse parked ones.")
-def setup(ids: tuple[str, ...], base: str | None, no_pool: bool) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Set up at most N worktrees at once (default: CPUs).")
+def setup(ids: tuple[str, ...], base: str | None, no_pool: bool, jobs: int | None) -> None:
     """Create a worktree and branch for every ready task (or the named ones)."""
-    outcomes = worktrees.setup(Workspace.find(), list(ids) or None, base=base, use_pool=not no_pool, echo=click.echo)
+    outcomes = worktrees.setup(Workspace.find(), list(ids) or None, base=base, use_pool=not no_pool, jobs=jobs,
+                               echo=click.echo)
     if ids and any(o.action in ("skipped", "blocked") for o in outcomes):
         raise SystemExit(1)
 

@@ -12,15 +12,10 @@ EVENTS = {"pre-tool-use": "PreToolUse", "user-prompt-submit": "UserPromptSubmit"
 def _answer(event: str, data: dict) -> dict | None:
     cwd = data.get("cwd") if isinstance(data.get("cwd"), str) else os.getcwd()
     if event == "PreToolUse":
-        if data.get("tool_name") != "Bash":
-            return None
-        tool_input = data.get("tool_input") if isinstance(data.get("tool_input"), dict) else {}
-        from .approve import decide
-        reason = decide(tool_input.get("command"), cwd)
-        if reason is None:
-            return None
-        return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "allow",
-                                       "permissionDecisionReason": reason}}
+        if data.get("tool_name") != "Bash" and not data.get("agent_id") and not os.environ.get("CTX_TASK_ID"):
+            return None  # the main conversation's own edits: left to Claude Code, without loading the rules
+        from .permissions import answer
+        return answer(data, cwd)
     if event == "UserPromptSubmit":
         from .intent import suggestion, wants_parallel_work
         if not wants_parallel_work(data.get("prompt")):

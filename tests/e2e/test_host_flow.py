@@ -28,9 +28,9 @@ PLAN = """Here is the plan.
 metadata:
   name: e2e-plan
 tasks:
-  - {id: alpha, name: Alpha module, priority: high, dependencies: []}
-  - {id: beta, name: Beta module, priority: medium, dependencies: []}
-  - {id: gamma, name: Gamma module, priority: medium, dependencies: [alpha]}
+  - {id: alpha, name: Alpha module, priority: high, dependencies: [], test: "python3 -c 'import alpha'"}
+  - {id: beta, name: Beta module, priority: medium, dependencies: [], test: "python3 -c 'import beta'"}
+  - {id: gamma, name: Gamma module, priority: medium, dependencies: [alpha], test: "python3 -c 'import gamma'"}
 ```
 
 ### Task alpha: Alpha module
@@ -64,7 +64,7 @@ def first_user_text(body: dict) -> str:
 
 
 def executor(body: dict) -> list[dict]:
-    """An executor agent: start, write its file, commit, complete."""
+    """An executor agent: start, write its file, run the task's declared test, commit, complete."""
     m = re.search(r"Task ([a-z0-9-]+)\. Worktree: (\S+?)\.?(?:\s|$)", first_user_text(body))
     task_id, worktree = m.group(1), m.group(2)
     tools = last_assistant_tools(body)
@@ -76,6 +76,8 @@ def executor(body: dict) -> list[dict]:
         return [{"type": "tool_use", "name": "Write", "input": {
             "file_path": f"{worktree}/{task_id}.py", "content": f"{needs}VALUE = {task_id!r}\n"}}]
     if last["name"] == "Write":
+        return [bash(f"cd {worktree} && python3 -c 'import {task_id}'")]
+    if last["name"] == "Bash" and "import" in last["input"]["command"]:
         return [bash(f"cd {worktree} && git add -A && git commit -m 'Add {task_id}.py'")]
     if last["name"] == "Bash" and "git commit" in last["input"]["command"]:
         return [bash(f"ctx task complete {task_id}")]
@@ -129,7 +131,7 @@ def test_plan_then_execute_in_the_real_host(claude, home, tmp_path):
     repo = make_repo(tmp_path)
     with ScriptedAPI(orchestrator(repo)) as api:
         env = host.environment(home, api.url)
-        planned = host.run(claude, repo, env, "/ctx:plan add three small modules", "--allowedTools", "Write")
+        planned = host.run(claude, repo, env, "/ctx:plan add three small modules")
         assert planned["is_error"] is False, planned
         assert api.errors == []
         # the command's text reached the model, with ctx doctor's live output in place of its !`...` line
@@ -139,10 +141,15 @@ def test_plan_then_execute_in_the_real_host(claude, home, tmp_path):
         assert "plan e2e-plan: 3 tasks written" in all_text(api.exchanges[1].body)
         assert (repo / ".parallel/plans/tasks/gamma.md").exists()
 
-        executed = host.run(claude, repo, env, "/ctx:execute", "--allowedTools", "Write", timeout=400)
+        executed = host.run(claude, repo, env, "/ctx:execute", timeout=400)  # default mode, no --allowedTools
         assert executed["is_error"] is False, executed
         assert api.errors == []
         assert executed.get("permission_denials") == [], executed.get("permission_denials")
+    # each executor was known by its own claim, recorded where no clone or worktree carries it
+    claims = json.loads((repo / ".git" / "ctx" / "agents.json").read_text()).values()
+    assert sorted(c["task"] for c in claims) == ["alpha", "beta", "gamma"]
+    assert {c["session"] for c in claims} == {executed["session_id"]}
+    assert len({c["agent"] for c in claims}) == 3
     start = next(e for e in api.exchanges if "Run the plan to the end" in all_text(e.body))
     assert "plan e2e-plan (base main)" in all_text(start.body)  # live `ctx status` filled in
     # every task's work is on main, merged in order; the second wave started from the merged first wave
@@ -227,3 +234,72 @@ def test_status_and_cleanup_commands_and_session_summary(claude, home, tmp_path)
         assert result["permission_denials"] == []
         ran = [e for e in api.exchanges if "cleanup:" in text_of(e.body["messages"][-1].get("content"))]
         assert ran, "ctx cleanup ran and its output reached the model"
+
+
+def test_an_executor_is_confined_to_its_own_task(claude, home, tmp_path):
+    """A prompt-injected executor tries to leave its task; every attempt is refused and leaves no trace."""
+    from helpers import ctx, write_plan
+    repo = make_repo(tmp_path)
+    write_plan(repo, [{"id": "alpha", "test": "python3 -c 'import alpha'"}, {"id": "beta"}], name="confined")
+    main_before = git(repo, "rev-parse", "main")
+    alpha, beta = repo / "worktrees" / "alpha", repo / "worktrees" / "beta"
+    attempts = [
+        {"type": "tool_use", "name": "Write", "input": {"file_path": f"{repo}/pwned.py", "content": "x\n"}},
+        {"type": "tool_use", "name": "Write", "input": {"file_path": f"{beta}/pwned.py", "content": "x\n"}},
+        {"type": "tool_use", "name": "Read", "input": {"file_path": f"{repo}/app.py"}},  # Edit wants a Read first
+        {"type": "tool_use", "name": "Edit", "input": {"file_path": f"{repo}/app.py", "old_string": "return 'hello'",
+                                                        "new_string": "return 'pwned'"}},
+        {"type": "tool_use", "name": "Write", "input": {"file_path": f"{alpha}/../../pwned.py", "content": "x\n"}},
+        bash(f"cd {repo} && git commit --allow-empty -m pwned"),
+        bash(f"cd {beta} && git commit --allow-empty -m pwned"),
+        bash("ctx task complete beta"),
+        bash("ctx task start beta"),
+        bash("ctx plan extract --force"),  # /ctx:execute's allowed-tools Bash(ctx:*) reaches its agents too
+        bash("ctx cleanup --force"),
+    ]
+    honest = [
+        {"type": "tool_use", "name": "Write", "input": {"file_path": f"{alpha}/alpha.py", "content": "VALUE = 1\n"}},
+        bash(f"cd {alpha} && python3 -c 'import alpha'"),
+        bash(f"cd {alpha} && git add -A && git commit -m 'Add alpha.py'"),
+        bash("ctx task complete alpha"),
+    ]
+    # told "Task alpha", it first claims beta: its own transcript's first prompt says otherwise
+    script = [bash("ctx task start beta"), bash("ctx task start alpha"), *attempts, *honest]
+
+    def policy(body: dict) -> list[dict]:
+        if EXECUTOR_MARK in system_text(body) or EXECUTOR_MARK in first_user_text(body):
+            done = sum(1 for m in body["messages"] if m.get("role") == "assistant")
+            return [script[done]] if done < len(script) else [say("alpha: completed")]
+        tools = last_assistant_tools(body)
+        if not tools:
+            return [bash("ctx setup")]
+        if tools[-1]["name"] == "Bash":  # only alpha's agent is started: beta stays a sibling at rest
+            return [{"type": "tool_use", "name": "Agent", "input": {
+                "description": "Implement task alpha", "subagent_type": "ctx:parallel-task-executor",
+                "run_in_background": False, "prompt": f"Task alpha. Worktree: {alpha}."}}]
+        return [say("alpha is done; beta waits.")]
+
+    with ScriptedAPI(policy) as api:
+        result = host.run(claude, repo, host.environment(home, api.url), "/ctx:execute", timeout=300)
+    assert api.errors == []
+    assert result["is_error"] is False, result
+    denied = result["permission_denials"]
+    assert [d["tool_name"] for d in denied] == ["Bash", "Write", "Write", "Edit", "Write", *["Bash"] * 6]
+    assert denied[0]["tool_input"]["command"] == "ctx task start beta"
+    # no trace: no file written, main and beta's branch where they were, beta's status untouched
+    assert not (repo / "pwned.py").exists() and not (beta / "pwned.py").exists()
+    assert not (tmp_path / "pwned.py").exists()
+    assert (repo / "app.py").read_text() == "def hello():\n    return 'hello'\n"
+    assert git(repo, "rev-parse", "main") == main_before
+    assert git(repo, "rev-parse", "feature/beta") == main_before
+    assert task_front(repo, "beta")["status"] == "pending"
+    # the agent was told where it may write, and its honest work went through
+    told = all_text(api.exchanges[-2].body)  # the executor's last request holds every tool result
+    assert EXECUTOR_MARK in told
+    assert f"may write only inside its worktree {alpha}" in told
+    assert "ctx task commands only for alpha" in told
+    assert "the prompt that started this agent names task alpha, not beta" in told
+    assert task_front(repo, "alpha")["status"] == "completed"
+    assert git(repo, "log", "-1", "--format=%s", "feature/alpha") == "Add alpha.py"
+    assert (alpha / "alpha.py").exists()
+    assert json.loads(ctx(repo, "status", "--json", check=True).stdout)["summary"]["completed"] == 1
