@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import threading
@@ -22,6 +23,8 @@ from .workspace import Workspace, atomic_write
 POLL_SECONDS = float(os.environ.get("CTX_ACTIONS_POLL", "10"))
 # A dispatch recorded but never seen among the workflow's runs after this long was never sent.
 LOOKUP_SECONDS = float(os.environ.get("CTX_ACTIONS_LOOKUP", "120"))
+# gh's words for a dispatch GitHub answered and refused (bad inputs, no such workflow, no right to run it)
+_REFUSED = re.compile(r"HTTP 4\d\d|could not find any workflows|not logged in", re.IGNORECASE)
 MAX_POLL_FAILURES = 30  # in a row, before the run stops with the last error (--resume carries on)
 
 
@@ -160,11 +163,18 @@ class RemoteRunner:
                           "-f", f"plan_ref={ref}", "-f", f"tasks={json.dumps(chosen)}", "-f", f"dispatch={record.id}",
                           cwd=self.ws.root)
         if proc.returncode != 0:
-            for tid in chosen:
+            detail = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[-1]
+            if not _REFUSED.search(proc.stderr + proc.stdout):
+                # no answer, or a failure after GitHub may have accepted it: keep the record, so that
+                # --resume follows the run if one appears and sends it again only if none does
+                raise CtxError(f"gh workflow run {actions.WORKFLOW_NAME} failed: {detail}; the dispatch may or "
+                               "may not have reached GitHub",
+                               hint="ctx run --on github-actions --resume follows it if it did, and sends it "
+                                    f"again after {LOOKUP_SECONDS:g} s if it did not")
+            for tid in chosen:  # GitHub refused it: nothing was dispatched
                 tasks.set_status(self.ws, tid, "pending")
             self.dispatches.remove(record)
             self._save()
-            detail = (proc.stderr.strip() or proc.stdout.strip() or f"exit {proc.returncode}").splitlines()[-1]
             raise CtxError(f"gh workflow run {actions.WORKFLOW_NAME} failed: {detail}",
                            hint=f"check the workflow on {self.default}: gh workflow view {actions.WORKFLOW_NAME}")
         record.state = "dispatched"

@@ -423,3 +423,29 @@ def test_the_run_s_test_gates_a_task_without_its_own_on_the_runner(repo, gh_env)
     tasks = status_of(repo)
     assert tasks["gated"]["status"] == "blocked" and tasks["gated"]["reason"].startswith("tests failed: gate said no")
     assert tasks["own"]["merged"]  # its own test: passed on the runner, and --test on the merged result here
+
+
+def test_a_refused_dispatch_leaves_nothing_in_progress(repo, gh_env):
+    write_plan(repo, [{"id": "solo"}])
+    with_workflow(repo, gh_env)
+    proc = ctx(repo, "run", "--on", "github-actions", "--merge", env={**gh_env, "GH_STUB_DISPATCH_FAIL": "refused"})
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0] == ("ctx: error: gh workflow run ctx.yml failed: HTTP 422: Workflow does "
+                                           "not have 'workflow_dispatch' trigger")
+    assert status_of(repo)["solo"]["status"] == "pending"
+    assert json.loads((repo / ".parallel" / "actions.json").read_text())["dispatches"] == []
+    assert ctx(repo, "run", "--on", "github-actions", "--merge", env=gh_env).returncode == 0
+    assert run_tasks(gh_env) == ["solo"]
+
+
+def test_a_dispatch_whose_answer_was_lost_is_followed_not_sent_again(repo, gh_env):
+    write_plan(repo, [{"id": "solo"}])
+    with_workflow(repo, gh_env)
+    proc = ctx(repo, "run", "--on", "github-actions", "--merge", env={**gh_env, "GH_STUB_DISPATCH_FAIL": "lost"})
+    assert proc.returncode == 1 and "may or may not have reached GitHub" in proc.stderr
+    assert "hint: ctx run --on github-actions --resume follows it" in proc.stderr
+    assert status_of(repo)["solo"]["status"] == "in_progress"
+    resumed = ctx(repo, "run", "--on", "github-actions", "--merge", "--resume", env=gh_env)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert run_tasks(gh_env) == ["solo"] and dispatched_tasks(gh_env) == ["solo"]
+    assert status_of(repo)["solo"]["merged"]

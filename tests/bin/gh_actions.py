@@ -193,6 +193,10 @@ def hang(when: str) -> None:
 def workflow_run(args: list[str]) -> int:
     name, ref = args[2], flag(args, "--ref", "main")
     hang("before")
+    failure = os.environ.get("GH_STUB_DISPATCH_FAIL")  # "refused": GitHub said no; "lost": no answer came back
+    if failure == "refused":
+        sys.stderr.write("HTTP 422: Workflow does not have 'workflow_dispatch' trigger\n")
+        return 1
     shown = subprocess.run(["git", "--git-dir", ORIGIN, "show", f"{ref}:.github/workflows/{name}"],
                            capture_output=True, text=True)
     if shown.returncode != 0:
@@ -215,6 +219,9 @@ def workflow_run(args: list[str]) -> int:
     subprocess.Popen([sys.executable, __file__, "__execute", str(run_id)], start_new_session=True,
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(STATE / "executor.err", "a"))
     hang("after")
+    if failure == "lost":
+        sys.stderr.write("error connecting to api.github.com\n")
+        return 1
     sys.stderr.write(f"Created workflow_dispatch event for {name} at {ref}\n")
     return 0
 
