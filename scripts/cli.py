@@ -21,7 +21,7 @@ from .errors import CtxError
 
 # command name -> the module of ctx.commands that defines it (in its COMMANDS list)
 LAZY = {
-    "approve": "approve", "cleanup": "cleanup", "demo": "run", "doctor": "doctor", "hook": "hook", "merge": "merge",
+    "actions": "actions", "approve": "approve", "cleanup": "cleanup", "demo": "run", "doctor": "doctor", "hook": "hook", "merge": "merge",
     "plan": "plan", "pr": "pr", "report": "report", "resolve": "resolve", "run": "run", "setup": "worktree",
     "status": "worktree", "task": "task",
 }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 
@@ -16,9 +15,11 @@ def snapshot(folder: Path) -> set[str]:
 def test_demo_runs_end_to_end_and_stays_in_its_folder(tmp_path):
     scratch = tmp_path / "demo"
     home = Path(os.environ["HOME"])
-    tmp_before, home_before = snapshot(Path(tempfile.gettempdir())), snapshot(home)
+    private_tmp = tmp_path / "tmp"  # the demo's own temporary folder: other processes cannot write there
+    private_tmp.mkdir()
+    home_before = snapshot(home)
     proc = subprocess.run([sys.executable, "-m", "ctx", "demo", "--dir", str(scratch)], capture_output=True,
-                          text=True, timeout=120, cwd=tmp_path)
+                          text=True, timeout=120, cwd=tmp_path, env=dict(os.environ, TMPDIR=str(private_tmp)))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "wave 1: word-count, slug-unicode, title-case, reverse-words" in out
@@ -36,5 +37,5 @@ def test_demo_runs_end_to_end_and_stays_in_its_folder(tmp_path):
     assert cli.stdout.strip() == "War and Peace (3 words)"
     assert f"everything is in {scratch}" in out
     assert snapshot(home) == home_before
-    new_in_tmp = snapshot(Path(tempfile.gettempdir())) - tmp_before
-    assert {name for name in new_in_tmp if not name.startswith("pytest")} == set()
+    assert snapshot(private_tmp) == set()
+    assert snapshot(tmp_path) == {"demo", "tmp"}

@@ -27,9 +27,15 @@ from ..workspace import Workspace
 @click.option("--resolve-attempts", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
               help="With --merge: times the task's agent is run again (CTX_RESOLVE=1) to resolve a merge "
                    "conflict before the task is blocked; 0 blocks at once.")
-def run(jobs, agent, timeout, mode, test_cmd, resume, resolve_attempts) -> None:
+@click.option("--on", "where", type=click.Choice(["local", "github-actions"]), default="local", show_default=True,
+              help="Where agents run: here, or as jobs of the workflow `ctx actions init` writes.")
+def run(jobs, agent, timeout, mode, test_cmd, resume, resolve_attempts, where) -> None:
     """Run every task's agent in its own worktree, as many at once as allowed, then report."""
     ws = Workspace.find()
+    if where == "github-actions":
+        from .actions import run_on_github_actions
+        return run_on_github_actions(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, test_cmd=test_cmd,
+                                     resume=resume)
     plan = plan_model.load(ws)
     result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, test_cmd=test_cmd,
                         resume=resume, display=Display(plan.ids()), plan=plan, resolve_attempts=resolve_attempts)
