@@ -42,17 +42,37 @@ def timed(argv: list[str], stdin: str, runs: int) -> tuple[float, float]:
     return median(hook), median(base)
 
 
+EXECUTOR = {"session_id": "s1", "agent_id": "a1", "agent_type": "ctx:parallel-task-executor"}
+
+
 def make_repo(tmp: Path) -> Path:
+    """A repository with a plan in progress, an untracked .parallel/ and task t1's worktree."""
     repo = tmp / "repo"
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    git = ["git", "-C", str(repo), "-c", "user.name=Bench", "-c", "user.email=bench@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "README.md").write_text("bench\n")
+    (repo / ".git" / "info" / "exclude").write_text(".parallel/\nworktrees/\n")
+    subprocess.run(git + ["add", "README.md"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "Start"], check=True)
+    subprocess.run(git + ["worktree", "add", "-q", "-b", "feature/t1", str(repo / "worktrees" / "t1")], check=True)
     plans = repo / ".parallel" / "plans" / "tasks"
     plans.mkdir(parents=True)
     (repo / ".parallel/plans/plan.yaml").write_text(
-        "metadata:\n  name: bench\n  status: ready\ntasks:\n" +
+        "metadata:\n  name: bench\n  status: in_progress\ntasks:\n" +
         "".join(f"- id: t{n}\n  name: T{n}\n  file: tasks/t{n}.md\n" for n in range(10)))
     for n in range(10):
         (plans / f"t{n}.md").write_text(f"---\nid: t{n}\nstatus: pending\n---\nbody\n")
     return repo
+
+
+def claim(repo: Path) -> None:
+    """Task t1's executor claims its task, as its first `ctx task start t1` does."""
+    worktree = repo / "worktrees" / "t1"
+    stdin = json.dumps({**EXECUTOR, "cwd": str(worktree), "hook_event_name": "PreToolUse", "tool_name": "Bash",
+                        "tool_input": {"command": "ctx task start t1"}})
+    answer = subprocess.run(hook_argv("PreToolUse"), input=stdin, capture_output=True, text=True).stdout
+    if '"allow"' not in answer:
+        raise SystemExit(f"claim of t1: unexpected answer {answer!r}")
 
 
 def main() -> None:
@@ -61,6 +81,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp))
+        claim(repo)
+        worktree = repo / "worktrees" / "t1"
         cases = {
             "PreToolUse (approved chain)": ("PreToolUse", {
                 "cwd": str(repo), "hook_event_name": "PreToolUse", "tool_name": "Bash",
@@ -71,6 +93,15 @@ def main() -> None:
             "PreToolUse (150,000 characters, refused)": ("PreToolUse", {
                 "cwd": str(repo), "hook_event_name": "PreToolUse", "tool_name": "Bash",
                 "tool_input": {"command": "git commit -m '" + "x" * 150_000 + "'"}}),
+            "PreToolUse (executor Write in its worktree, approved)": ("PreToolUse", {
+                **EXECUTOR, "cwd": str(worktree), "hook_event_name": "PreToolUse", "tool_name": "Write",
+                "tool_input": {"file_path": str(worktree / "src" / "auth.py"), "content": "x = 1\n"}}),
+            "PreToolUse (executor commit in its worktree, approved)": ("PreToolUse", {
+                **EXECUTOR, "cwd": str(worktree), "hook_event_name": "PreToolUse", "tool_name": "Bash",
+                "tool_input": {"command": "git add -A && git commit -m 'Add the auth API'"}}),
+            "PreToolUse (executor Write outside its worktree, refused)": ("PreToolUse", {
+                **EXECUTOR, "cwd": str(worktree), "hook_event_name": "PreToolUse", "tool_name": "Edit",
+                "tool_input": {"file_path": str(repo / "README.md"), "old_string": "bench", "new_string": "x"}}),
             "UserPromptSubmit": ("UserPromptSubmit", {
                 "cwd": str(repo), "hook_event_name": "UserPromptSubmit",
                 "prompt": "work on auth, dashboard and analytics in parallel"}),
