@@ -1,6 +1,8 @@
 """Both hooks as whole processes, the way Claude Code runs them, against a bare JSON-reading python3.
 
-Baseline: python3 -c 'import json,sys; json.load(sys.stdin)' on the same input, in the same run.
+Baseline: python3 -S -c 'import json,sys; json.load(sys.stdin)' on the same input, in the same run.
+Python keeps its bytecode cache beside the hook modules, as in an installed plugin: the benchmark
+clears PYTHONDONTWRITEBYTECODE for both (--no-bytecode-cache keeps it, timing a compile per run).
 Run: python bench/bench_hooks.py [--runs 40]
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, median, today  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ["python3", "-c", "import json,sys; json.load(sys.stdin)"]
+BASELINE = ["python3", "-S", "-c", "import json,sys; json.load(sys.stdin)"]
 
 
 def hook_argv(event: str) -> list[str]:
@@ -27,9 +30,12 @@ def hook_argv(event: str) -> list[str]:
     return ["bash", "-c", "exec " + command]
 
 
+ENV = dict(os.environ)
+
+
 def once(argv: list[str], stdin: str) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, input=stdin, capture_output=True, text=True, check=True)
+    subprocess.run(argv, input=stdin, capture_output=True, text=True, check=True, env=ENV)
     return time.perf_counter() - start
 
 
@@ -70,7 +76,7 @@ def claim(repo: Path) -> None:
     worktree = repo / "worktrees" / "t1"
     stdin = json.dumps({**EXECUTOR, "cwd": str(worktree), "hook_event_name": "PreToolUse", "tool_name": "Bash",
                         "tool_input": {"command": "ctx task start t1"}})
-    answer = subprocess.run(hook_argv("PreToolUse"), input=stdin, capture_output=True, text=True).stdout
+    answer = subprocess.run(hook_argv("PreToolUse"), input=stdin, capture_output=True, text=True, env=ENV).stdout
     if '"allow"' not in answer:
         raise SystemExit(f"claim of t1: unexpected answer {answer!r}")
 
@@ -78,7 +84,10 @@ def claim(repo: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--no-bytecode-cache", action="store_true", help="keep PYTHONDONTWRITEBYTECODE")
     args = parser.parse_args()
+    if not args.no_bytecode_cache:
+        ENV.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp))
         claim(repo)
@@ -107,12 +116,13 @@ def main() -> None:
                 "prompt": "work on auth, dashboard and analytics in parallel"}),
         }
         print(f"# hook benchmark — {today()} — {machine()}")
-        print(f"median of {args.runs} whole-process runs, hook and baseline in turn; baseline: {' '.join(BASELINE[:2])} 'import json,sys; json.load(sys.stdin)'")
+        cache = "without" if args.no_bytecode_cache else "with"
+        print(f"median of {args.runs} whole-process runs {cache} the bytecode cache, hook and baseline in turn; baseline: {' '.join(BASELINE[:3])} 'import json,sys; json.load(sys.stdin)'")
         print("| hook | hook time | baseline time | ratio |")
         print("|---|---|---|---|")
         for label, (event, payload) in cases.items():
             stdin = json.dumps(payload)
-            answer = subprocess.run(hook_argv(event), input=stdin, capture_output=True, text=True).stdout
+            answer = subprocess.run(hook_argv(event), input=stdin, capture_output=True, text=True, env=ENV).stdout
             if event == "PreToolUse" and ('"allow"' in answer) != ("approved" in label):
                 raise SystemExit(f"{label}: unexpected answer {answer!r}")
             timed(hook_argv(event), stdin, 3)  # warm the file cache
