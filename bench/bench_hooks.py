@@ -2,7 +2,8 @@
 
 Baseline: python3 -S -c 'import json,sys; json.load(sys.stdin)' on the same input, in the same run.
 Python keeps its bytecode cache beside the hook modules, as in an installed plugin: the benchmark
-clears PYTHONDONTWRITEBYTECODE for both (--no-bytecode-cache keeps it, timing a compile per run).
+clears PYTHONDONTWRITEBYTECODE for both. --no-bytecode-cache removes scripts/hooks/__pycache__ and
+writes none, so that every run compiles the hook's modules (the standard library keeps its cache).
 Run: python bench/bench_hooks.py [--runs 40]
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -84,11 +86,14 @@ def claim(repo: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--no-bytecode-cache", action="store_true", help="keep PYTHONDONTWRITEBYTECODE")
+    parser.add_argument("--no-bytecode-cache", action="store_true", help="compile the hook's modules every run")
     args = parser.parse_args()
-    if not args.no_bytecode_cache:
-        ENV.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as tmp:
+        if args.no_bytecode_cache:
+            ENV["PYTHONDONTWRITEBYTECODE"] = "1"
+            shutil.rmtree(ROOT / "scripts" / "hooks" / "__pycache__", ignore_errors=True)
+        else:
+            ENV.pop("PYTHONDONTWRITEBYTECODE", None)
         repo = make_repo(Path(tmp))
         claim(repo)
         worktree = repo / "worktrees" / "t1"
