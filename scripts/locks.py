@@ -1,24 +1,89 @@
-"""Cross-process locks under .parallel/locks/ (filelock: portable, released when a process dies)."""
+"""Cross-process locks under .parallel/locks/ (filelock: portable, released when a process dies).
+
+A lock held for long (the merge lock: merge, test and advance of the base) also leaves a small
+record beside it naming its holder, so that a waiting command can say who it waits for.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 from filelock import FileLock, Timeout
 
 from .errors import CtxError
-from .workspace import Workspace
+from .workspace import Workspace, atomic_write
+
+
+@dataclass
+class Holder:
+    pid: int
+    command: str
+    since: str
+
+    def __str__(self) -> str:
+        return f"pid {self.pid} (`{self.command}`, since {self.since})"
+
+
+def _holder_file(ws: Workspace, name: str) -> Path:
+    return ws.locks / f"{name}.holder.json"
+
+
+def holder(ws: Workspace, name: str) -> Holder | None:
+    """Who recorded holding lock `name` (the record may be stale: see held())."""
+    try:
+        raw = json.loads(_holder_file(ws, name).read_text())
+        return Holder(int(raw["pid"]), str(raw["command"]), str(raw["since"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def held(ws: Workspace, name: str) -> bool:
+    """Is lock `name` held by a live process right now?"""
+    path = ws.locks / f"{name}.lock"
+    if not path.exists():
+        return False
+    try:
+        with FileLock(str(path), timeout=0):
+            return False
+    except Timeout:
+        return True
+
+
+def _command() -> str:
+    args = [os.path.basename(sys.argv[0]) if sys.argv else "ctx", *sys.argv[1:]]
+    if args and args[0] in ("__main__.py", "-m"):
+        args[0] = "ctx"
+    return " ".join(args)
 
 
 @contextmanager
-def lock(ws: Workspace, name: str, timeout: float = 120) -> Iterator[None]:
-    """Hold `.parallel/locks/<name>.lock`. "git" guards ctx's git metadata writes, "status" task files."""
+def lock(ws: Workspace, name: str, timeout: float = 120, *, record: bool = False) -> Iterator[None]:
+    """Hold `.parallel/locks/<name>.lock`. "git" guards ctx's git metadata writes, "status" task files,
+    "merge" one merger per repository (recorded: pid, command, since)."""
     ws.locks.mkdir(parents=True, exist_ok=True)
     path = ws.locks / f"{name}.lock"
     try:
-        with FileLock(str(path), timeout=timeout):
-            yield
+        acquired = FileLock(str(path), timeout=timeout)
+        acquired.acquire()
     except Timeout:
-        raise CtxError(f"{path}: still locked after {timeout:.0f} s by another ctx process",
+        who = holder(ws, name) if record else None
+        by = f"by {who}" if who else "by another ctx process"
+        raise CtxError(f"{path}: still locked after {timeout:.0f} s {by}",
                        hint="wait for it to finish, or run: ctx doctor") from None
+    try:
+        if record:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            atomic_write(_holder_file(ws, name),
+                         json.dumps({"pid": os.getpid(), "command": _command(), "since": stamp}))
+        yield
+    finally:
+        if record:
+            _holder_file(ws, name).unlink(missing_ok=True)
+        acquired.release()

@@ -1,17 +1,37 @@
-"""Bringing completed tasks back into the base branch, in dependency order, never leaving a half-merge."""
+"""Bringing completed tasks back into the base branch, in dependency order, only ever to a tested state.
+
+Each task is merged in a private integration worktree (detached at the base's tip), tested there
+(`--test CMD`, then the task's own `test:`), and only then does the base move, with a compare-and-swap
+`git update-ref refs/heads/<base> <new> <old>`. A main checkout on the base is brought along with
+`git read-tree -m -u <old> <new>`, which refuses rather than overwrite an uncommitted change; the base
+then goes back to <old>. One merger per repository (the "merge" lock, held across merge, test and
+advance). Every step is written to the journal first, so a killed merge is finished or rolled back
+by the next `ctx merge` (see recover()).
+"""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import re
+import shutil
+import signal
 import subprocess
+import sys
+import threading
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
-from . import git, integration, locks, plan as plan_model, schedule, tasks, worktrees
+from . import git, integration, oplog, locks, plan as plan_model, registry, schedule, tasks, worktrees
 from .errors import CtxError, data_error
 from .plan import Task
 from .workspace import Workspace
 
 Echo = Callable[[str], None]
+WAIT = 600.0  # seconds a second merger waits for the first one
+TAIL = 5  # lines of a failing test's output kept in the reason
 
 
 @dataclass
@@ -20,86 +40,406 @@ class MergeReport:
     merged: list[str] = field(default_factory=list)
     blocked: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    conflicts: dict[str, list[str]] = field(default_factory=dict)  # task id -> conflicted files
+    recovered: list[str] = field(default_factory=list)  # what an interrupted merge left and what was done
 
     def to_json(self) -> dict:
-        return {"base": self.base, "merged": self.merged, "blocked": self.blocked, "skipped": self.skipped}
+        return {"base": self.base, "merged": self.merged, "blocked": self.blocked, "skipped": self.skipped,
+                "conflicts": self.conflicts, "recovered": self.recovered}
+
+
+@dataclass
+class Outcome:
+    """One attempt at one task: the tested commit, or why not."""
+
+    commit: str | None = None
+    reason: str | None = None
+    conflicts: list[str] = field(default_factory=list)
+    test_failed: bool = False
+    retry: bool = False  # the base moved meanwhile: merge again on top of it
+    keep_task: bool = False  # not the task's fault (the user's checkout refused): do not block it
 
 
 def _preflight(ws: Workspace, base: str) -> None:
     if git.rev(f"refs/heads/{base}", ws.root) is None:
         raise data_error(f"no branch {base} to merge into", hint="pass --into an existing branch, or create it first")
-    current = git.current_branch(ws.root)
-    if current != base:
-        raise CtxError(f"the main checkout is on {current or 'a detached HEAD'}, not {base}",
-                       hint=f"run: git -C {ws.root} checkout {base}   (or pass --into {current})")
-    dirty = git.dirty_tracked(ws.root)
-    if dirty:
-        raise CtxError(f"the main checkout has uncommitted changes ({', '.join(dirty[:3])}"
-                       f"{', ...' if len(dirty) > 3 else ''}); ctx merge would mix them into merges",
-                       hint="commit or stash them, then run ctx merge again")
+    main = Path(os.path.realpath(ws.root))
+    for path, reg in registry.by_path(ws.root).items():
+        if reg.branch == base and path != main:
+            raise CtxError(f"{base} is checked out in {path}; ctx merge moves {base} and would leave that "
+                           f"checkout behind", hint=f"check out another branch there: git -C {path} switch --detach")
 
 
-def _conflicts(ws: Workspace) -> list[str]:
-    return git.zsplit(git.run("diff", "--name-only", "-z", "--diff-filter=U", cwd=ws.root, check=False).stdout)
+def integration_path(ws: Workspace) -> Path:
+    return ws.git_dir() / "ctx" / "integration"
 
 
-def _merge_one(ws: Workspace, task: Task, tip: str, base: str, squash: bool) -> str | None:
-    """Merge the commit `tip` of task's branch into base (checked out); the reason it was not merged, or None.
+def _integration_tree(ws: Workspace, at: str) -> Path:
+    """The private integration worktree, detached and clean at `at`; recreated when it is damaged.
 
-    On any failure the main checkout is put back exactly as it was: `git merge --abort`.
+    Only the merge lock's holder uses it, so an index.lock or MERGE_HEAD found there was left by a
+    killed process and is removed.
     """
-    before = git.rev("HEAD", ws.root)
-    message = f"Merge {task.branch}: {task.name}"
+    path = integration_path(ws)
+    real = Path(os.path.realpath(path))
+    usable = real in registry.by_path(ws.root) and (path / ".git").is_file()
+    if usable:
+        gitdir = git.run("rev-parse", "--absolute-git-dir", cwd=path, check=False)
+        if gitdir.ok:
+            Path(gitdir.out, "index.lock").unlink(missing_ok=True)
+        usable = gitdir.ok and git.run("reset", "-q", "--hard", at, cwd=path, check=False).ok
+    if not usable:
+        with locks.lock(ws, "git"):
+            git.run("worktree", "unlock", str(path), cwd=ws.root, check=False)  # a killed `worktree add`
+            if path.exists():
+                shutil.rmtree(path)
+            git.run("worktree", "prune", cwd=ws.root)
+            git.run("worktree", "add", "-q", "--detach", "--force", str(path), at, cwd=ws.root, retries=3)
+    if git.current_branch(path) is not None:
+        git.run("checkout", "-q", "--detach", at, cwd=path)
+    git.run("clean", "-q", "-fd", cwd=path)  # ignored build output stays warm for the next test
+    return path
+
+
+def _merge_in(where: Path, task: Task, tip: str, squash: bool) -> Outcome:
     if squash:
-        res = git.run("merge", "--squash", tip, cwd=ws.root, check=False)
+        res = git.run("merge", "--squash", tip, cwd=where, check=False)
         if res.ok:
-            res = git.run("commit", "-q", "-m", f"{task.name} ({task.id})", cwd=ws.root, check=False)
+            res = git.run("commit", "-q", "--allow-empty", "-m", f"{task.name} ({task.id})", cwd=where, check=False)
     else:
-        res = git.run("merge", "--no-ff", "--no-edit", "-m", message, tip, cwd=ws.root, check=False)
+        res = git.run("merge", "--no-ff", "--no-edit", "-m", f"Merge {task.branch}: {task.name}", tip,
+                      cwd=where, check=False)
+    if res.ok:
+        return Outcome(commit=git.rev("HEAD", where))
+    files = git.zsplit(git.run("diff", "--name-only", "-z", "--diff-filter=U", cwd=where, check=False).stdout)
+    git.run("merge", "--abort", cwd=where, check=False)
+    if files:
+        return Outcome(conflicts=files)
+    detail = (res.stderr.strip() or res.stdout.strip()).splitlines()
+    return Outcome(reason=f"git merge failed: {detail[-1] if detail else 'exit ' + str(res.returncode)}")
+
+
+def _commands(task: Task, test_cmd: str | None) -> list[str]:
+    own = task.meta.get("test")
+    return [c for c in (test_cmd, str(own).strip() if own else None) if c]
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """Linux: the test's shell gets SIGKILL when ctx dies, so no orphan keeps testing a worktree that moved on."""
+    try:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _test(where: Path, commands: list[str], task: Task, started: Callable[[int], None]) -> str | None:
+    """Run each test command in the integration worktree; why the first failing one failed, or None.
+
+    Each runs in its own process group, recorded through `started` so that a later ctx can stop
+    what a killed one left running; in a single-threaded ctx on Linux its shell also dies with ctx
+    (a parent-death signal is not safe to set up while other threads run).
+    """
+    env = dict(os.environ, CTX_TASK_ID=task.id)
+    env.pop(oplog.FAULT_ENV, None)
+    guard = _die_with_parent if _LIBC is not None and threading.active_count() == 1 else None
+    for command in commands:
+        proc = subprocess.Popen(command, shell=True, cwd=where, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace", stdin=subprocess.DEVNULL, env=env,
+                                start_new_session=True, preexec_fn=guard)
+        try:
+            started(proc.pid)
+            output, _ = proc.communicate()
+        except BaseException:  # Ctrl-C or an error here: the tests do not outlive the merge
+            _kill_group(proc.pid)
+            proc.wait()
+            raise
+        _kill_group(proc.pid)  # anything the test left running in the background
+        if proc.returncode != 0:
+            tail = output.strip().splitlines()[-TAIL:]
+            return (f"tests failed on the merged result (`{command}` exited {proc.returncode}); base not moved"
+                    + (": " + " | ".join(tail) if tail else ""))
+    return None
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes of process group pgid (Linux /proc), zombies left out."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[0] != "Z" and fields[2] == str(pgid):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _stop_orphan_test(ws: Workspace, pgid: object) -> None:
+    """Kill the process group a killed merge's test left, if it still runs in the integration worktree."""
+    if not isinstance(pgid, int) or sys.platform != "linux":
+        return
+    where = Path(os.path.realpath(integration_path(ws)))
+    for pid in _group_members(pgid):
+        try:
+            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+        except OSError:
+            continue
+        if cwd == where or where in cwd.parents:
+            _kill_group(pgid)
+            return
+
+
+def _on_base(ws: Workspace, base: str) -> bool:
+    return git.current_branch(ws.root) == base
+
+
+def _bring_checkout(ws: Workspace, old: str, new: str) -> str | None:
+    """Move the main checkout's index and files from old to new; why not (nothing changed then), or None."""
+    git.run("update-index", "-q", "--refresh", cwd=ws.root, check=False)
+    res = git.run("read-tree", "-m", "-u", old, new, cwd=ws.root, check=False)
     if res.ok:
         return None
-    files = _conflicts(ws)
-    if not git.run("merge", "--abort", cwd=ws.root, check=False).ok:  # --squash leaves no MERGE_HEAD
-        git.run("reset", "-q", "--merge", cwd=ws.root, check=False)
-    if git.rev("HEAD", ws.root) != before:
-        _undo(ws, before, "a failed merge")
-    if files:
-        return f"merge conflict with {base} in {', '.join(files)}"
-    detail = (res.stderr.strip() or res.stdout.strip()).splitlines()
-    return f"git merge failed: {detail[-1] if detail else 'exit ' + str(res.returncode)}"
+    lines = [line.strip() for line in res.stderr.splitlines() if line.strip()]
+    files = list(dict.fromkeys(re.findall(r"'([^']+)'", res.stderr)))
+    return ("the main checkout has uncommitted changes this merge would overwrite"
+            + (f" ({', '.join(files[:3])})" if files else f": {lines[-1] if lines else 'git read-tree failed'}"))
 
 
-def _undo(ws: Workspace, before: str, what: str) -> None:
-    """Move the base back to `before`; --keep refuses rather than overwrite a local change made meanwhile."""
-    res = git.run("reset", "-q", "--keep", before, cwd=ws.root, check=False)
-    if not res.ok:
-        raise CtxError(f"could not undo {what}: {(res.stderr.strip() or 'git reset failed').splitlines()[-1]}",
-                       hint=f"the base was at {before} before it; check `git -C {ws.root} status`")
+def _advance(ws: Workspace, base: str, old: str, new: str, task_id: str) -> Outcome:
+    """Compare-and-swap the base from old to new, then bring a main checkout on the base along."""
+    oplog.write(ws, "merge", "advancing", task=task_id, base=base, old=old, new=new)
+    oplog.fault("merge:advancing")
+    if not git.run("update-ref", "-m", f"ctx merge {task_id}", f"refs/heads/{base}", new, old,
+                   cwd=ws.root, check=False).ok:
+        lock = ws.git_dir() / "refs" / "heads" / f"{base}.lock"
+        if lock.exists():
+            return Outcome(reason=f"{base} is locked ({lock} exists: a git command is running, or one was killed "
+                                  f"and left it; if none is running, remove it)", keep_task=True)
+        return Outcome(retry=True)
+    oplog.fault("merge:advanced")
+    if _on_base(ws, base):
+        refused = _bring_checkout(ws, old, new)
+        if refused:
+            git.run("update-ref", "-m", f"ctx merge {task_id}: roll back", f"refs/heads/{base}", old, new,
+                    cwd=ws.root, check=False)
+            return Outcome(reason=refused + f"; {base} left at {old[:10]}", keep_task=True)
+    oplog.fault("merge:checkout")
+    return Outcome(commit=new)
 
 
-def _test(ws: Workspace, test_cmd: str, before: str) -> str | None:
-    """Run the test command on the merged base; when it fails, undo that merge and say why."""
-    proc = subprocess.run(test_cmd, shell=True, cwd=ws.root, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL)
-    if proc.returncode == 0:
-        return None
-    with locks.lock(ws, "git"):
-        _undo(ws, before, "the merge whose tests failed")
-    tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-    return f"tests failed after merging (`{test_cmd}` exited {proc.returncode}); merge undone: " + " | ".join(tail)
+def _record(ws: Workspace, task_id: str, commit: str) -> None:
+    """Record the task as merged; the journal then says its worktree and branch are to be released."""
+    oplog.write(ws, "merge", "advanced", task=task_id, new=commit)
+    tasks.update(ws, task_id, merged=tasks.now(), merge_commit=commit)
+    oplog.fault("merge:recorded")
+    oplog.write(ws, "merge", "releasing", task=task_id)
+
+
+def _finish(ws: Workspace, task_id: str, base: str, tip: str | None, use_pool: bool = True) -> tuple[str, str]:
+    """Release a merged task's worktree and delete its branch, then close the journal entry."""
+    oplog.write(ws, "merge", "releasing", task=task_id)
+    released = worktrees.release(ws, task_id, use_pool=use_pool)
+    oplog.fault("merge:released")
+    branch = f"feature/{task_id}"
+    tip = tip or git.rev(f"refs/heads/{branch}", ws.root)
+    deleted = _delete_branch(ws, branch, tip, base) if tip else f"branch {branch} already gone"
+    oplog.clear(ws, "merge")
+    return released, deleted
+
+
+def _in_use(path: Path) -> bool:
+    """Does any process work inside path (Linux /proc)? Elsewhere: assume so, and touch nothing."""
+    if sys.platform != "linux":
+        return True
+    real = Path(os.path.realpath(path))
+    for link in Path("/proc").glob("[0-9]*/cwd"):
+        try:
+            cwd = Path(os.readlink(link))
+        except OSError:
+            continue
+        if cwd == real or real in cwd.parents:
+            return True
+    return False
+
+
+def _git_running(ws: Workspace) -> bool:
+    """Is a git process working in this repository (Linux /proc)? Elsewhere: assume so."""
+    if sys.platform != "linux":
+        return True
+    root = Path(os.path.realpath(ws.root))
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() != "git":
+                continue
+            cwd = Path(os.readlink(comm.parent / "cwd"))
+        except OSError:
+            continue
+        if cwd == root or root in cwd.parents:
+            return True
+    return False
+
+
+def _clear_stale_git_locks(ws: Workspace, base: str) -> list[str]:
+    """The lock files a git killed while moving the base or the checkout leaves (refs/heads/<base>.lock,
+    index.lock), removed once no git works in this repository: a git that is still going, as when ctx
+    alone was killed, is given a few seconds to finish first."""
+    for _ in range(100):
+        if not _git_running(ws):
+            break
+        time.sleep(0.05)
+    else:
+        return []
+    common = ws.git_dir()
+    removed = []
+    for lock in (common / "refs" / "heads" / f"{base}.lock", common / "index.lock", common / "HEAD.lock"):
+        if lock.exists():
+            lock.unlink(missing_ok=True)
+            removed.append(lock.name)
+    return removed
+
+
+def _unlock_released(ws: Workspace, task_id: str) -> None:
+    """Remove the index.lock a git killed while releasing this task's worktree left behind (parked or not)."""
+    places = [ws.worktree(task_id), *sorted(ws.pool.glob("*"))] if ws.pool.is_dir() else [ws.worktree(task_id)]
+    for path in places:
+        admin = registry.admin_dir(ws.root, path) if path.is_dir() else None
+        if admin is not None and (admin / "index.lock").exists() and not _in_use(path):
+            (admin / "index.lock").unlink(missing_ok=True)
+
+
+def _checkout_at(ws: Workspace, commit: str, old: str) -> bool:
+    """Does the main checkout's index already hold `commit` for every path that differs from `old`?"""
+    changed = git.zsplit(git.run("diff", "--name-only", "-z", old, commit, cwd=ws.root, check=False).stdout)
+    return not changed or git.run("diff", "--cached", "--quiet", commit, "--", *changed, cwd=ws.root,
+                                  check=False).ok
+
+
+def recover(ws: Workspace, echo: Echo = print) -> list[str]:
+    """Finish or roll back a merge a killed process left in the oplog. Caller holds the merge lock."""
+    entry = oplog.read(ws, "merge")
+    if entry is None:
+        return []
+    data, done = entry.data, []
+    tid = str(data.get("task", "?"))
+    base_now = str(data.get("base") or "")
+    if entry.step == "advancing":
+        base, old, new = str(data["base"]), str(data["old"]), str(data["new"])
+        stale = _clear_stale_git_locks(ws, base)
+        if stale:
+            done.append(f"{tid}: removed {', '.join(stale)} left by a git killed while moving {base}")
+        current = git.rev(f"refs/heads/{base}", ws.root)
+        if current == old:  # killed before the compare-and-swap: new was tested, finish the advance
+            outcome = _advance(ws, base, old, new, tid)
+            if outcome.commit:
+                _record(ws, tid, new)
+                done.append(f"{tid}: finished an interrupted advance of {base} to its tested merge {new[:10]}")
+            else:
+                oplog.clear(ws, "merge")
+                done.append(f"{tid}: rolled back an interrupted advance ({outcome.reason or base + ' moved'})")
+        elif current == new:  # killed after the compare-and-swap: the checkout may still hold old
+            refused = None
+            if _on_base(ws, base) and not _checkout_at(ws, new, old):
+                refused = _bring_checkout(ws, old, new)
+            if refused:
+                git.run("update-ref", f"refs/heads/{base}", old, new, cwd=ws.root, check=False)
+                oplog.clear(ws, "merge")
+                done.append(f"{tid}: rolled {base} back to {old[:10]}: {refused}")
+            else:
+                _record(ws, tid, new)
+                done.append(f"{tid}: finished an interrupted advance of {base} to {new[:10]}")
+        elif current and git.is_ancestor(new, current, ws.root):
+            _record(ws, tid, new)
+            done.append(f"{tid}: recorded as merged ({new[:10]} is in {base})")
+        else:
+            oplog.clear(ws, "merge")
+            done.append(f"{tid}: dropped an interrupted merge: {base} moved elsewhere meanwhile")
+    elif entry.step == "advanced":
+        _record(ws, tid, str(data["new"]))
+        done.append(f"{tid}: recorded an interrupted merge as merged ({str(data['new'])[:10]})")
+    elif entry.step == "releasing":
+        done.append(f"{tid}: finished releasing its worktree and branch after a kill")
+    else:  # merging, testing or unreadable: the base never moved; the integration worktree is reset on use
+        _stop_orphan_test(ws, data.get("test_pgid"))
+        oplog.clear(ws, "merge")
+        done.append(f"{tid}: rolled back a merge interrupted while {entry.step}; the base was not moved")
+    after = oplog.read(ws, "merge")
+    if after is not None and after.step == "releasing":
+        _unlock_released(ws, tid)
+        _finish(ws, tid, base_now or _plan_base(ws), None)
+    for line in done:
+        echo(f"recovered: {line}")
+    return done
+
+
+def _plan_base(ws: Workspace) -> str:
+    return worktrees.base_branch(ws, plan_model.load(ws, check=False))
+
+
+def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, commands: list[str]) -> Outcome:
+    for _ in range(3):
+        old = git.rev(f"refs/heads/{base}", ws.root)
+        where = _integration_tree(ws, old)
+        oplog.write(ws, "merge", "merging", task=task.id, base=base, old=old, tip=tip)
+        oplog.fault("merge:merging")
+        merged = _merge_in(where, task, tip, squash)
+        if merged.commit is None:
+            oplog.clear(ws, "merge")
+            return merged
+        testing = dict(task=task.id, base=base, old=old, new=merged.commit)
+        oplog.write(ws, "merge", "testing", **testing)
+        oplog.fault("merge:testing")
+
+        def started(pid: int) -> None:
+            oplog.write(ws, "merge", "testing", **testing, test_pgid=pid)
+            oplog.fault("merge:test-started")
+
+        failure = _test(where, commands, task, started)
+        if failure:
+            oplog.clear(ws, "merge")
+            return Outcome(reason=failure, test_failed=True)
+        oplog.fault("merge:tested")
+        advanced = _advance(ws, base, old, merged.commit, task.id)
+        if not advanced.retry:
+            if advanced.commit is None:
+                oplog.clear(ws, "merge")
+            return advanced
+    oplog.clear(ws, "merge")
+    return Outcome(reason=f"{base} kept moving while the merge was tested; run ctx merge again", keep_task=True)
 
 
 def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = None, squash: bool = False,
-          test_cmd: str | None = None, use_pool: bool = True, echo: Echo = print) -> MergeReport:
+          test_cmd: str | None = None, use_pool: bool = True, echo: Echo = print,
+          wait: float = WAIT) -> MergeReport:
     plan = plan_model.load(ws)
     base = into or worktrees.base_branch(ws, plan)
-    _preflight(ws, base)
     for tid in ids or []:
         plan.task(tid)
+    with locks.lock(ws, "merge", timeout=wait, record=True):
+        _preflight(ws, base)
+        recovered = recover(ws, echo)
+        if recovered:
+            plan = plan_model.load(ws)
+        report = _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo)
+        report.recovered = recovered
+    return report
+
+
+def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo) -> MergeReport:
     order = [t for wave in schedule.waves(plan) for t in wave]
     chosen = [t for t in order if t.id in ids] if ids else [t for t in order if t.status == "completed"]
     report = MergeReport(base)
     merged_now: set[str] = set()
+    tested: set[str] = set()
     for task in chosen:
         if task.meta.get("merged"):
             report.skipped[task.id] = "already merged"
@@ -116,43 +456,57 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
         if not tip:
             report.skipped[task.id] = f"no branch {task.branch}"
             continue
-        if _never_committed(ws, task.branch, tip, base):
+        if never_committed(ws, task.branch, tip, base):
             reason = f"{task.branch} has no commits of its own: nothing to merge (was the work committed?)"
-            tasks.set_status(ws, task.id, "blocked", reason=reason)
-            report.blocked[task.id] = reason
-            echo(f"{task.id:<24} blocked  {reason}")
+            _block(ws, report, task.id, reason, echo)
             continue
-        before = git.rev("HEAD", ws.root)
-        already = integration.integrated(ws.root, tip, base)  # e.g. merged by a run that was killed
-        failure = None
+        already = integration.integrated(ws.root, tip, base)  # e.g. merged by hand before
         if already is None:
-            with locks.lock(ws, "git"):
-                failure = _merge_one(ws, task, tip, base, squash)
-            if failure is None and test_cmd:
-                failure = _test(ws, test_cmd, before)  # outside the lock: tests may take long
-        if failure:
-            tasks.set_status(ws, task.id, "blocked", reason=failure)
-            report.blocked[task.id] = failure
-            echo(f"{task.id:<24} blocked  {failure}")
-            continue
-        head = git.rev("HEAD", ws.root)
-        tasks.update(ws, task.id, merged=tasks.now(), merge_commit=head)
+            commands = _commands(task, test_cmd)
+            outcome = _attempt(ws, task, tip, base, squash, commands)
+            if outcome.conflicts:
+                report.conflicts[task.id] = outcome.conflicts
+                _block(ws, report, task.id, f"merge conflict with {base} in {', '.join(outcome.conflicts)}", echo)
+                continue
+            if outcome.keep_task:
+                report.skipped[task.id] = outcome.reason or "not merged"
+                continue
+            if outcome.commit is None:
+                if outcome.test_failed:
+                    tested.add(task.id)
+                _block(ws, report, task.id, outcome.reason or "not merged", echo)
+                continue
+            head = outcome.commit
+        else:
+            head = git.rev(f"refs/heads/{base}", ws.root)
+        _record(ws, task.id, head)
         merged_now.add(task.id)
         report.merged.append(task.id)
-        released = worktrees.release(ws, task.id, use_pool=use_pool)
-        deleted = _delete_branch(ws, task.branch, tip, base)
+        released, deleted = _finish(ws, task.id, base, tip, use_pool)
         how = f"already in {base} ({already})" if already else f"into {base} at {head[:10]}"
         echo(f"{task.id:<24} merged   {how}; worktree {released}; {deleted}")
     for tid, why in report.skipped.items():
         echo(f"{tid:<24} skipped  {why}")
     echo(f"merge: {len(report.merged)} merged, {len(report.blocked)} blocked, {len(report.skipped)} skipped (into {base})")
     for tid in report.blocked:
-        echo(f"to retry {tid}: in worktrees/{tid} run `git merge {base}`, fix and commit, "
-             f"then `ctx task complete {tid}` and `ctx merge {tid}`")
+        if tid in report.conflicts:
+            echo(f"to retry {tid}: in worktrees/{tid} run `git merge {base}`, fix and commit, "
+                 f"then `ctx task complete {tid}` and `ctx merge {tid}` (or `ctx task retry {tid}` for an agent)")
+        elif tid in tested:
+            echo(f"to retry {tid}: the tests failed on {tid} merged into {base}; make them pass in worktrees/{tid}, "
+                 f"commit, then `ctx task complete {tid}` and `ctx merge {tid}` (or `ctx task retry {tid}` for an agent)")
+        else:
+            echo(f"to retry {tid}: fix what the reason says, then `ctx task retry {tid}`")
     return report
 
 
-def _never_committed(ws: Workspace, branch: str, tip: str, base: str) -> bool:
+def _block(ws: Workspace, report: MergeReport, task_id: str, reason: str, echo: Echo) -> None:
+    tasks.set_status(ws, task_id, "blocked", reason=reason)
+    report.blocked[task_id] = reason
+    echo(f"{task_id:<24} blocked  {reason}")
+
+
+def never_committed(ws: Workspace, branch: str, tip: str, base: str) -> bool:
     """The branch still points where it was created and that commit is already in base: no work to merge."""
     if not git.is_ancestor(tip, base, ws.root):
         return False

@@ -74,6 +74,13 @@ def plans_dir(ws: Workspace) -> Path | None:
     return archived[-1].parent if archived else None
 
 
+def logs_dir(ws: Workspace, folder: Path | None) -> Path:
+    """The agent logs of this plan: moved beside it by cleanup when it archives it, else .parallel/logs/."""
+    if folder is not None and (folder / "logs").is_dir():
+        return folder / "logs"
+    return ws.logs
+
+
 def first_prompt(path: Path) -> str:
     """The text of the first `user` record of a transcript (a subagent's task prompt)."""
     try:
@@ -139,8 +146,9 @@ def build(ws: Workspace, *, session: str | None = None, transcript_path: str | N
     ids = [t.id for t in rows]
     by_id = {t.id: t for t in rows}
     counted: set[str] = set()  # message ids already counted, across every file of this report
+    logs = logs_dir(ws, folder)
     for task in rows:
-        log = ws.logs / f"{task.id}.log"
+        log = logs / f"{task.id}.log"
         if log.exists():
             task.usage = usage.count([log], counted)
             task.reported_cost = usage.reported_cost([log])

@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import git, plan as plan_model, registry, schedule
+from . import git, oplog, liverun, plan as plan_model, registry, schedule
+from .errors import data_error
+from .merge import never_committed
 from .workspace import Workspace
 from .worktrees import base_branch, dependency_done
 
@@ -61,7 +63,19 @@ def _branch_facts(ws: Workspace, base: str, branches: list[str]) -> dict[str, tu
     return {b: (ahead[b], stamps[b]) for b in present}
 
 
+def archived_plan(ws: Workspace):
+    """The newest archived plan folder, when there is no active plan."""
+    if ws.plan_file.exists() or not ws.archive.is_dir():
+        return None
+    found = sorted(ws.archive.glob("*/plan.yaml"))
+    return found[-1].parent if found else None
+
+
 def collect(ws: Workspace) -> StatusReport:
+    archived = archived_plan(ws)
+    if archived is not None:
+        raise data_error(f"no active plan: the last one was archived to {plan_model.rel(ws, archived)}",
+                         hint="ctx report shows how it went; write a new plan with /ctx:plan")
     plan = plan_model.load(ws)
     base = base_branch(ws, plan)
     waves = schedule.wave_of(plan)
@@ -91,17 +105,43 @@ def collect(ws: Workspace) -> StatusReport:
 
 
 def _next_step(ws: Workspace, plan, rows: list[TaskStatus], base: str) -> str:
+    if oplog.read(ws, "merge") is not None:
+        return "a merge was interrupted: run ctx merge to finish or roll it back (ctx doctor says which)"
     if all(r.merged for r in rows):
         return "every task is merged: run ctx cleanup, then ctx report"
-    if any(r.status == "completed" and not r.merged for r in rows):
+    unmerged = [r for r in rows if r.status == "completed" and not r.merged]
+    empty = [r.id for r in unmerged if r.ahead == 0 and _never_committed(ws, r.branch, base)]
+    if empty:
+        return (f"completed without commits: {', '.join(empty)}: commit the work in its worktree "
+                f"(or ctx task retry {empty[0]}), then ctx merge")
+    if unmerged:
         return "completed tasks await merging: run ctx merge (or ctx pr)"
-    ready = [t.id for t in plan.tasks if t.status in ("pending",) and not ws.worktree(t.id).exists()
+    live = liverun.live_run(ws)
+    running = [r.id for r in rows if r.status == "in_progress"]
+    if running and live:
+        return f"{live} is working on {', '.join(running)}: wait, or watch with ctx status --watch"
+    if running:
+        return (f"in progress but no ctx run is live: {', '.join(running)} (a killed run, or agents working "
+                f"on their own): run ctx run --resume to carry on")
+    ready = [t.id for t in plan.tasks if t.status == "pending"
              and all(dependency_done(ws, plan.task(d), base) for d in t.dependencies)]
+    prepared = [tid for tid in ready if ws.worktree(tid).is_dir()]
+    blocked = [r.id for r in rows if r.status == "blocked"]
+    if ready and live:
+        return f"{live} starts {', '.join(ready)} next"
+    if prepared:
+        return f"worktrees are ready for {', '.join(prepared)}: run ctx run (or /ctx:execute)"
     if ready:
-        return f"ready to start: {', '.join(ready)}: run ctx setup"
-    if any(r.status == "blocked" for r in rows):
-        return "blocked tasks need attention: read their reason above"
-    return "tasks are in progress"
+        return f"ready to start: {', '.join(ready)}: run ctx run (or ctx setup to only prepare worktrees)"
+    if blocked:
+        return f"blocked: {', '.join(blocked)}: read the reason above, fix it, then ctx task retry {blocked[0]}"
+    return "waiting for dependencies to be merged: run ctx merge when tasks complete"
+
+
+def _never_committed(ws: Workspace, branch: str, base: str) -> bool:
+    """The rule by which ctx merge blocks a completed task that has nothing to merge."""
+    tip = git.rev(f"refs/heads/{branch}", ws.root)
+    return tip is not None and never_committed(ws, branch, tip, base)
 
 
 def _age(seconds: int | None) -> str:

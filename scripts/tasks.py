@@ -131,3 +131,26 @@ def update_metadata(ws: Workspace, **fields: Any) -> dict[str, Any]:
                 meta[key] = value
         atomic_write(ws.plan_file, dump_yaml(raw))
         return meta
+
+
+def retry(ws: Workspace, task_id: str) -> dict[str, Any]:
+    """Set a blocked task back to pending, keeping its branch, worktree and commits, for the next run."""
+
+    def change(meta: dict[str, Any], label: str) -> None:
+        old = str(meta.get("status", "pending"))
+        if old == "in_progress":
+            raise data_error(f"{label}: task '{task_id}' is in_progress: an agent may be working on it",
+                             hint=f"stop that run first, or: ctx task block {task_id} --reason ...")
+        if old == "completed" and meta.get("merged"):
+            raise data_error(f"{label}: task '{task_id}' is already merged; nothing to retry")
+        if old == "pending":
+            return
+        meta["status"] = "pending"
+        meta["updated"] = now()
+        meta["retries"] = int(meta.get("retries") or 0) + 1
+        if meta.get("reason"):
+            meta["last_reason"] = meta["reason"]
+        for key in ("reason", "merged", "merge_commit", "completed"):
+            meta.pop(key, None)
+
+    return _edit(ws, task_id, change)

@@ -1,9 +1,12 @@
-"""ctx merge: dependency order, conflicts leave the base untouched, a failing --test undoes its merge."""
+"""ctx merge: dependency order, merged and tested before the base moves, recovered after a kill."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import yaml
 
@@ -73,14 +76,15 @@ def test_conflict_leaves_base_exactly_as_it_was_and_others_go_on(repo):
     assert git(repo, "rev-parse", "feature/two")  # the conflicting work is kept
 
 
-def test_failing_test_command_undoes_that_merge(repo):
+def test_failing_test_command_never_moves_the_base(repo):
     write_plan(repo, [{"id": "good"}, {"id": "breaks"}])
     ctx(repo, "setup", check=True)
     work(repo, "good", {"good.py": "ok\n"})
     work(repo, "breaks", {"BROKEN": "yes\n"})
     before_sha = git(repo, "rev-parse", "HEAD")
     proc, out = merge(repo, "--test", "test ! -e BROKEN")
-    assert out["merged"] == ["good"] and "tests failed after merging" in out["blocked"]["breaks"]
+    assert out["merged"] == ["good"] and "tests failed on the merged result" in out["blocked"]["breaks"]
+    assert "breaks" not in out["conflicts"]
     assert not (repo / "BROKEN").exists() and (repo / "good.py").exists()
     assert git(repo, "rev-list", "--count", f"{before_sha}..HEAD") == "2"  # only good's merge remains
     assert git(repo, "rev-parse", "HEAD") == front(repo, "good")["merge_commit"]
@@ -88,18 +92,38 @@ def test_failing_test_command_undoes_that_merge(repo):
     assert front(repo, "breaks")["status"] == "blocked" and "feature/breaks" in git(repo, "branch", "--list")
 
 
-def test_refuses_a_dirty_checkout_or_the_wrong_branch(repo):
+def test_uncommitted_work_in_the_checkout_is_kept_and_never_overwritten(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    work(repo, "b", {"app.py": "def hello():\n    return 'b'\n"})
+    (repo / "README.md").write_text("an unrelated uncommitted edit\n")
+    (repo / "app.py").write_text("an uncommitted edit the merge of b would overwrite\n")
+    before = git(repo, "rev-parse", "main")
+    proc, out = merge(repo)
+    assert out["merged"] == ["a"] and (repo / "a.py").read_text() == "a\n"
+    assert "uncommitted changes this merge would overwrite (app.py)" in out["skipped"]["b"]
+    assert front(repo, "b")["status"] == "completed"  # not the task's fault: it is merged next time
+    assert (repo / "README.md").read_text() == "an unrelated uncommitted edit\n"
+    assert (repo / "app.py").read_text() == "an uncommitted edit the merge of b would overwrite\n"
+    assert git(repo, "rev-list", "--count", f"{before}..main") == "2"  # a's merge only, b's rolled back
+    assert git(repo, "diff", "--cached", "--name-only") == ""
+    assert sorted(git(repo, "diff", "--name-only").split()) == ["README.md", "app.py"]
+    git(repo, "checkout", "-q", "app.py")
+    proc, out = merge(repo)
+    assert out["merged"] == ["b"] and "return 'b'" in (repo / "app.py").read_text()
+    assert (repo / "README.md").read_text() == "an unrelated uncommitted edit\n"
+
+
+def test_merges_into_the_base_while_the_checkout_is_elsewhere(repo):
     write_plan(repo, [{"id": "a"}])
     ctx(repo, "setup", check=True)
     work(repo, "a", {"a.py": "a\n"})
-    (repo / "app.py").write_text("uncommitted edit\n")
-    proc = ctx(repo, "merge")
-    assert proc.returncode == 1 and "uncommitted changes (app.py)" in proc.stderr
-    assert front(repo, "a").get("merged") is None
-    git(repo, "checkout", "-q", "app.py")
-    git(repo, "checkout", "-q", "-b", "other")
-    proc = ctx(repo, "merge")
-    assert proc.returncode == 1 and "is on other, not main" in proc.stderr
+    git(repo, "checkout", "-q", "--detach")
+    proc, out = merge(repo)
+    assert out["merged"] == ["a"] and "None" not in proc.stdout + proc.stderr
+    assert not (repo / "a.py").exists()  # the detached checkout is left where it was
+    assert git(repo, "show", "main:a.py") == "a"
 
 
 def test_squash_merge(repo):
@@ -185,12 +209,12 @@ def test_into_a_missing_branch_is_a_data_error(repo):
     assert proc.returncode == 2 and "no branch release to merge into" in proc.stderr
 
 
-def test_undoing_a_failed_test_keeps_a_change_made_meanwhile(repo):
+def test_a_failed_test_keeps_a_change_made_meanwhile(repo):
     write_plan(repo, [{"id": "breaks"}])
     ctx(repo, "setup", check=True)
     work(repo, "breaks", {"feature.py": "broken\n"})
     before = git(repo, "rev-parse", "HEAD")
-    proc, out = merge(repo, "--test", "echo 'edited while the tests ran' >> README.md; exit 3")
+    proc, out = merge(repo, "--test", f"echo 'edited while the tests ran' >> {repo}/README.md; exit 3")
     assert "exited 3" in out["blocked"]["breaks"]
     assert git(repo, "rev-parse", "HEAD") == before and not (repo / "feature.py").exists()
     assert (repo / "README.md").read_text().endswith("edited while the tests ran\n")  # not reset away
@@ -223,3 +247,170 @@ def test_a_conflict_resolved_in_the_worktree_merges_on_the_next_run(repo):
     ctx(wt, "task", "complete", "clash", check=True)
     proc, out = merge(repo, "clash")
     assert out["merged"] == ["clash"] and "task and main" in (repo / "app.py").read_text()
+
+
+def test_a_task_own_test_gates_its_merge_and_gets_the_test_hint(repo):
+    write_plan(repo, [{"id": "ok", "test": "test -e ok.py"}, {"id": "bad", "test": "echo checking; echo 'assert failed' >&2; exit 4"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "ok", {"ok.py": "ok\n"})
+    work(repo, "bad", {"bad.py": "bad\n"})
+    before = git(repo, "rev-parse", "main")
+    proc = ctx(repo, "merge")
+    assert proc.returncode == 1
+    assert "ok" in proc.stdout and "to retry bad: the tests failed on bad merged into main" in proc.stdout
+    assert "git merge main" not in proc.stdout  # not the conflict hint
+    reason = front(repo, "bad")["reason"]
+    assert "`echo checking; echo 'assert failed' >&2; exit 4` exited 4" in reason and "assert failed" in reason
+    assert git(repo, "rev-list", "--count", f"{before}..main") == "2" and not (repo / "bad.py").exists()
+
+
+def test_conflicts_are_reported_per_task_and_the_checkout_never_gets_a_merge_head(repo):
+    write_plan(repo, [{"id": "one"}, {"id": "two"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "one", {"app.py": "def hello():\n    return 'one'\n"})
+    work(repo, "two", {"app.py": "def hello():\n    return 'two'\n", "two.py": "2\n"})
+    proc, out = merge(repo)
+    assert out["conflicts"] == {"two": ["app.py"]} and "merge conflict" in out["blocked"]["two"]
+    assert not list((repo / ".git").rglob("MERGE_HEAD"))
+
+
+def test_a_second_merge_waits_for_the_first_or_names_it(repo):
+    write_plan(repo, [{"id": "slow"}, {"id": "other"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "slow", {"slow.py": "s\n"})
+    work(repo, "other", {"other.py": "o\n"})
+    gate = repo.parent / "gate"
+    first = subprocess.Popen([sys.executable, "-m", "ctx", "merge", "slow", "--test",
+                              f"while [ ! -e {gate} ]; do sleep 0.05; done"],
+                             cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = repo / ".parallel/locks/merge.holder.json"
+    while not holder.exists():
+        assert first.poll() is None, first.communicate()
+        time.sleep(0.05)
+    busy = ctx(repo, "merge", "other", "--wait", "0")
+    assert busy.returncode == 1 and "Traceback" not in busy.stderr
+    assert f"by pid {first.pid} (`ctx merge slow --test" in busy.stderr and "since 20" in busy.stderr
+    waiting = subprocess.Popen([sys.executable, "-m", "ctx", "merge", "other", "--json"], cwd=repo,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    gate.write_text("go\n")
+    assert first.wait() == 0
+    out, err = waiting.communicate()
+    assert json.loads(out)["merged"] == ["other"], err
+    assert front(repo, "slow")["merged"] and front(repo, "other")["merged"]
+    assert not holder.exists()
+
+
+def test_a_merge_killed_during_its_test_is_tested_again_not_called_merged(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    before = git(repo, "rev-parse", "main")
+    killed = ctx(repo, "merge", "--test", "true", env={"CTX_FAULT": "merge:testing"})
+    assert killed.returncode == -9 and git(repo, "rev-parse", "main") == before
+    assert "merge of a stopped while testing" in ctx(repo, "doctor").stdout
+    assert "a merge was interrupted" in ctx(repo, "status").stdout
+    proc = ctx(repo, "merge", "--test", "echo tested-again > /dev/null; exit 5")
+    assert "rolled back a merge interrupted while testing" in proc.stdout
+    assert front(repo, "a")["status"] == "blocked" and git(repo, "rev-parse", "main") == before
+
+
+def test_a_merge_killed_after_the_base_moved_is_finished_by_the_next_one(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    killed = ctx(repo, "merge", env={"CTX_FAULT": "merge:advanced"})
+    assert killed.returncode == -9
+    moved = git(repo, "rev-parse", "main")
+    assert not (repo / "a.py").exists()  # the checkout was not brought along before the kill
+    proc = ctx(repo, "merge")
+    assert "finished an interrupted advance of main" in proc.stdout
+    assert (repo / "a.py").read_text() == "a\n" and git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    assert front(repo, "a")["merge_commit"] == moved == git(repo, "rev-parse", "main")
+
+
+def test_retry_sets_a_blocked_task_back_to_pending_and_keeps_its_work(repo):
+    write_plan(repo, [{"id": "one"}, {"id": "two"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "one", {"app.py": "def hello():\n    return 'one'\n"})
+    work(repo, "two", {"app.py": "def hello():\n    return 'two'\n"})
+    merge(repo)
+    tip = git(repo, "rev-parse", "feature/two")
+    proc = ctx(repo, "task", "retry", "two")
+    assert proc.returncode == 0 and "two: pending" in proc.stdout and "ctx run --resume" in proc.stdout
+    meta = front(repo, "two")
+    assert meta["status"] == "pending" and "reason" not in meta and "merge conflict" in meta["last_reason"]
+    assert git(repo, "rev-parse", "feature/two") == tip and (repo / "worktrees/two").is_dir()
+    assert "ready for two" in ctx(repo, "status").stdout
+    done = ctx(repo, "task", "retry", "one")
+    assert done.returncode == 2 and "already merged" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_damaged_integration_worktree_is_made_again(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    merge(repo, "a")
+    integration = repo / ".git/ctx/integration"
+    git(repo, "worktree", "lock", "--reason", "initializing", str(integration))  # as a killed `worktree add` leaves it
+    (integration / ".git").unlink()
+    (integration / "half-written").write_text("x\n")
+    work(repo, "b", {"b.py": "b\n"})
+    proc, out = merge(repo, "b")
+    assert out["merged"] == ["b"] and git(repo, "show", "main:b.py") == "b"
+    assert not (integration / "half-written").exists()
+
+
+def _group_alive(pgid: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and fields[2] == str(pgid):
+            return True
+    return False
+
+
+def test_a_test_left_running_by_a_killed_merge_is_stopped_before_the_next_merge(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    killed = ctx(repo, "merge", "--test", "sleep 300; true", env={"CTX_FAULT": "merge:test-started"})
+    assert killed.returncode == -9
+    pgid = json.loads((repo / ".parallel/journal/merge.json").read_text())["data"]["test_pgid"]
+    proc, out = merge(repo, "--test", "true")
+    assert out["merged"] == ["a"] and any("rolled back" in line for line in out["recovered"])
+    for _ in range(200):  # SIGKILL is sent before the merge goes on; wait only for the kernel to finish it
+        if not _group_alive(pgid):
+            break
+        time.sleep(0.05)
+    assert not _group_alive(pgid)
+
+
+def test_a_merge_killed_while_releasing_the_worktree_is_finished_by_the_next_one(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    killed = ctx(repo, "merge", "--test", "true", env={"CTX_FAULT": "merge:recorded"})
+    assert killed.returncode == -9 and front(repo, "a")["merged"]
+    (repo / ".git/worktrees/a/index.lock").write_text("")  # as a git killed in the middle leaves it
+    proc, out = merge(repo)
+    assert len(out["recovered"]) == 1 and out["recovered"][0].startswith("a: ")
+    assert out["skipped"] == {"a": "already merged"}
+    assert not (repo / "worktrees/a").exists() and "feature/a" not in git(repo, "branch", "--list")
+    assert not list((repo / ".git").rglob("index.lock"))
+
+
+def test_a_ref_lock_left_by_a_git_killed_while_moving_the_base_is_cleared_by_the_next_merge(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    before = git(repo, "rev-parse", "main")
+    killed = ctx(repo, "merge", env={"CTX_FAULT": "merge:advancing"})
+    assert killed.returncode == -9
+    (repo / ".git/refs/heads/main.lock").write_text(before + "\n")  # as `git update-ref` killed mid-way leaves it
+    assert "refs/heads/main.lock exists" in ctx(repo, "doctor").stdout
+    proc, out = merge(repo)
+    assert any("removed main.lock" in line for line in out["recovered"])
+    assert front(repo, "a")["merged"] and (repo / "a.py").exists()
+    assert not (repo / ".git/refs/heads/main.lock").exists()

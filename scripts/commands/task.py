@@ -1,4 +1,4 @@
-"""`ctx task start|complete|block`: status updates, from the main checkout or any task worktree."""
+"""`ctx task start|complete|block|retry`: status updates, from the main checkout or any task worktree."""
 
 from __future__ import annotations
 
@@ -41,6 +41,15 @@ def block(task_id: str, reason: str, force: bool) -> None:
     """Mark task ID blocked, with the reason."""
     tasks.set_status(Workspace.find(), task_id, "blocked", reason=reason, force=force)
     click.echo(f"{task_id}: blocked ({reason.splitlines()[0] if reason.strip() else 'no reason'})")
+
+
+@task.command("retry")
+@click.argument("task_id", metavar="ID")
+def retry(task_id: str) -> None:
+    """Set a blocked or unmerged completed task ID back to pending; its branch and worktree are kept."""
+    meta = tasks.retry(Workspace.find(), task_id)
+    click.echo(f"{task_id}: {meta.get('status')}; its branch and worktree are kept; "
+               f"next: ctx run --resume (or /ctx:execute) picks it up")
 
 
 COMMANDS = [task]
