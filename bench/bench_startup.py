@@ -3,7 +3,8 @@
 Both run as whole processes through each checkout's own bin/ctx launcher (which imports that
 checkout's scripts/ as the package), alternating, in the same run; median of --runs each. The
 default earlier commit is the last one before command modules were loaded lazily. Floor: a bare
-`python3 -c pass`.
+`python3 -c pass`. Python keeps its bytecode cache, as in an installed plugin (the benchmark clears
+PYTHONDONTWRITEBYTECODE).
 Run: python bench/bench_startup.py [--before REF] [--runs 20]
 """
 
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--before", default=BEFORE, help="git ref to compare against")
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ.update(GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="bench",
                       GIT_COMMITTER_EMAIL="b@x")
     with tempfile.TemporaryDirectory() as tmp:

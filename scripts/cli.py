@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
-import pkgutil
 import sys
-import tempfile
-import traceback
 
 import click
 
@@ -51,6 +48,8 @@ class CtxGroup(click.Group):
             self._loaded.setdefault(command.name, command)
 
     def _load_all(self) -> None:
+        import pkgutil
+
         from . import commands
         for info in pkgutil.iter_modules(commands.__path__):
             self._load_module(info.name)
@@ -82,6 +81,8 @@ class CtxGroup(click.Group):
         except BrokenPipeError:
             ctx.exit(1)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
+            import tempfile
+            import traceback
             log = os.path.join(tempfile.gettempdir(), "ctx-crash.log")
             try:
                 with open(log, "a") as fh:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import frontmatter
 import yaml
 
 from .errors import data_error
@@ -14,6 +13,10 @@ from .workspace import Workspace
 
 PRIORITIES = ("blocker", "high", "medium", "low")
 STATUSES = ("pending", "in_progress", "completed", "blocked")
+
+# libyaml's loader and dumper when PyYAML was built with it (same documents, several times faster)
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass
@@ -77,14 +80,20 @@ def read_yaml(path: Path, label: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise data_error(f"{label}: cannot read ({exc})") from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise data_error(f"{label}:{where} invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
 
 
+def load_yaml(text: str) -> Any:
+    """yaml.safe_load, through libyaml when available."""
+    return yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
+
+
 def read_task_file(path: Path, label: str) -> tuple[dict[str, Any], str]:
+    import frontmatter  # only commands that read whole task files pay for it
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -130,4 +139,4 @@ def load(ws: Workspace, *, check: bool = True) -> Plan:
 
 
 def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
+    return yaml.dump(data, Dumper=YAML_DUMPER, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)

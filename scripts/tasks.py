@@ -11,7 +11,7 @@ import yaml
 
 from . import locks
 from .errors import data_error
-from .plan import STATUSES, dump_yaml, read_yaml, rel
+from .plan import STATUSES, dump_yaml, load_yaml, read_yaml, rel
 from .workspace import Workspace, atomic_write
 
 _FENCE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
@@ -32,7 +32,7 @@ def split_frontmatter(text: str, label: str) -> tuple[dict[str, Any], str]:
     if not first or not closing:
         raise data_error(f"{label}: no YAML frontmatter (the file must start with a '---' block)")
     try:
-        meta = yaml.safe_load(text[first.end():closing.start()]) or {}
+        meta = load_yaml(text[first.end():closing.start()]) or {}
     except yaml.YAMLError as exc:
         raise data_error(f"{label}: invalid YAML frontmatter ({getattr(exc, 'problem', None) or exc})") from None
     if not isinstance(meta, dict):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from . import git_rules, shell, state
+from .record import Record
 from .scope import Scope
 from .shell import Unsafe, Word
 
@@ -22,14 +22,19 @@ _ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _TASK_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
-@dataclass
-class Context:
-    root: str  # the main checkout (real path)
-    cwd: str
-    base: str | None
-    task_ids: tuple[str, ...]
-    allow_no_verify: bool = False
-    scope: Scope | None = None
+class Context(Record):
+    """root: the main checkout (real path); cwd; base; task_ids; allow_no_verify; scope."""
+
+    __slots__ = ("root", "cwd", "base", "task_ids", "allow_no_verify", "scope")
+
+    def __init__(self, root: str, cwd: str, base: str | None, task_ids: tuple[str, ...],
+                 allow_no_verify: bool = False, scope: Scope | None = None):
+        self.root = root
+        self.cwd = cwd
+        self.base = base
+        self.task_ids = task_ids
+        self.allow_no_verify = allow_no_verify
+        self.scope = scope
 
     @property
     def area(self) -> str:

@@ -15,10 +15,9 @@ import json
 import os
 import re
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
 
 from . import index, state
+from .record import FrozenRecord
 from .scope import Scope
 
 EXECUTORS = frozenset({"ctx:parallel-task-executor", "ctx:conflict-resolver"})  # both act on one task
@@ -26,12 +25,13 @@ _FINISHED = ("completed", "blocked")
 _KEEP_SECONDS = 14 * 24 * 3600  # claims older than this are dropped when the file is next written
 
 
-@dataclass(frozen=True)
-class Agent:
-    session: str
-    agent_id: str
-    agent_type: str
-    transcript: str = ""  # the session's transcript; the agent's own lies beside it
+class Agent(FrozenRecord):
+    """session; agent_id; agent_type; transcript: the session's transcript (the agent's own lies beside it)."""
+
+    __slots__ = ("session", "agent_id", "agent_type", "transcript")
+
+    def __init__(self, session: str, agent_id: str, agent_type: str, transcript: str = ""):
+        self._set(session=session, agent_id=agent_id, agent_type=agent_type, transcript=transcript)
 
     @property
     def executor(self) -> bool:
@@ -104,17 +104,25 @@ def _write_claims(root: str, claims: dict) -> None:
     os.replace(tmp, path)
 
 
-@contextmanager
-def _locked(root: str):
-    import fcntl
-    folder = _claims_dir(root)
-    os.makedirs(folder, exist_ok=True)
-    fd = os.open(os.path.join(folder, "agents.lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+class _locked:
+    """`with _locked(root):` holds the claims file's lock (a plain class: contextlib costs an import)."""
+
+    def __init__(self, root: str):
+        self.folder = _claims_dir(root)
+        self.fd = -1
+
+    def __enter__(self) -> None:
+        import fcntl
+        os.makedirs(self.folder, exist_ok=True)
+        self.fd = os.open(os.path.join(self.folder, "agents.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
 
 
 # --- the plan as ctx wrote it ----------------------------------------------------------------------

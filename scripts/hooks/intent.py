@@ -95,13 +95,22 @@ def wants_parallel_work(prompt: str) -> bool:
     text = normalise(raw)
     if len(text.split()) < 3:
         return False
-    # The patterns are compiled on first use (re caches them): most prompts stop at the markers.
-    strong, weak = re.search(_STRONG, text), re.search(_WEAK, text)
-    if not (strong or weak):
+    # Each pattern is compiled on first use, which costs more than the search: most prompts stop at the
+    # markers, and _STRONG (the dearest) is compiled only when its outcome matters and a word it needs is there.
+    strong_only = not re.search(_WEAK, text)  # without a weak marker, a strong one must be there
+    if strong_only and not _strong(text):
         return False
     if re.search(_TOPIC, text) or re.match(_QUESTION, text) or not re.search(_DOING, text):
         return False
-    return bool(strong) or bool(re.search(_ITEMS, text))
+    return strong_only or bool(re.search(_ITEMS, text)) or _strong(text)
+
+
+# Every alternative of _STRONG contains one of these: without them it cannot match.
+_STRONG_NEEDS = ("parallel", "out", "separate", "agent", "worker", "worktree", "own", "branch")
+
+
+def _strong(text: str) -> bool:
+    return any(word in text for word in _STRONG_NEEDS) and bool(re.search(_STRONG, text))
 
 
 def suggestion(plan_exists: bool) -> str:

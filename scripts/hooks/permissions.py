@@ -11,9 +11,10 @@ left to Claude Code.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from . import approve, state
+
+TYPE_CHECKING = False  # importing typing would cost every tool call; type checkers read this as True
 
 if TYPE_CHECKING:
     from .identity import Agent

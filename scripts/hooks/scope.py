@@ -6,12 +6,14 @@ approval rules take it and narrow what they approve to that one task. Standard l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import FrozenRecord
 
 
-@dataclass(frozen=True)
-class Scope:
-    task_id: str
-    worktree: str  # real path of the task's worktree
-    branch: str  # the task's branch, feature/<id>
-    test: str | None = None  # the task's `test:` command, exactly as the accepted plan declares it
+class Scope(FrozenRecord):
+    """task_id; worktree: real path of the task's worktree; branch: the task's branch, feature/<id>;
+    test: the task's `test:` command, exactly as the accepted plan declares it."""
+
+    __slots__ = ("task_id", "worktree", "branch", "test")
+
+    def __init__(self, task_id: str, worktree: str, branch: str, test: str | None = None):
+        self._set(task_id=task_id, worktree=worktree, branch=branch, test=test)

@@ -16,7 +16,8 @@ must balance. The reader is one left-to-right pass over at most MAX_CHARS charac
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from .record import Record
 
 MAX_CHARS = 32768
 MAX_WORDS = 400
@@ -31,11 +32,16 @@ class Unsafe(Exception):
     """The command uses shell syntax that is not proven safe."""
 
 
-@dataclass
-class Word:
-    text: str
-    glob: bool = False  # holds an unquoted * ? or [
-    lead: str = ""  # the text before the first glob character (what the shell keeps)
+class Word(Record):
+    """text; glob: holds an unquoted * ? or [; lead: the text before the first glob character (what
+    the shell keeps)."""
+
+    __slots__ = ("text", "glob", "lead")
+
+    def __init__(self, text: str, glob: bool = False, lead: str = ""):
+        self.text = text
+        self.glob = glob
+        self.lead = lead
 
 
 def _balanced(body: str) -> bool:
