@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+from ctx import processes
 from helpers import ctx, git, write_plan
 
 
@@ -44,15 +45,21 @@ def test_force_refuses_while_a_run_is_live(repo):
     (repo / "worktrees/a/wip.py").write_text("an agent's work in progress\n")
     agent = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
-        (repo / ".parallel/run.json").write_text(json.dumps({"pid": agent.pid, "started": "2026-11-25T01:00:00Z"}))
+        start = processes.start_time(agent.pid)
+        (repo / ".parallel/run.json").write_text(json.dumps(
+            {"pid": agent.pid, "start": start, "since": "2026-11-25T01:00:00Z", "command": "ctx run"}))
         proc = ctx(repo, "cleanup", "--force")
         assert proc.returncode == 1 and "Traceback" not in proc.stderr
         assert f"ctx run pid {agent.pid} (since 2026-11-25T01:00:00Z) is still running" in proc.stderr
         assert (repo / "worktrees/a/wip.py").exists()
+        # the same pid with another start time is a reused pid, not the run: cleanup goes ahead
+        (repo / ".parallel/run.json").write_text(json.dumps(
+            {"pid": agent.pid, "start": start - 1, "since": "2026-11-25T01:00:00Z", "command": "ctx run"}))
+        proc = ctx(repo, "cleanup", "--force")
+        assert proc.returncode == 0, proc.stderr
+        assert not (repo / "worktrees/a").exists()
     finally:
         agent.communicate("")
-    proc = ctx(repo, "cleanup", "--force")
-    assert proc.returncode == 0 and not (repo / "worktrees/a").exists()
 
 
 def test_a_stale_lock_record_is_named_then_removed(repo):
