@@ -74,20 +74,42 @@ def integration_path(ws: Workspace) -> Path:
     return ws.git_dir() / "ctx" / "integration"
 
 
+def _admin_of(path: Path) -> Path | None:
+    """The integration worktree's folder under .git/worktrees/, when both sides still name each other.
+
+    Read from the files git keeps (the worktree's `.git` file and the admin folder's `gitdir`), which
+    is what `git worktree list` reports, without starting a git process on every merge.
+    """
+    try:
+        line = (path / ".git").read_text().strip()
+    except OSError:
+        return None
+    if not line.startswith("gitdir: "):
+        return None
+    admin = Path(line[len("gitdir: "):])
+    admin = admin if admin.is_absolute() else path / admin
+    try:
+        back = (admin / "gitdir").read_text().strip()
+    except OSError:
+        return None
+    if Path(os.path.realpath(Path(back).parent)) != Path(os.path.realpath(path)):
+        return None
+    return admin if (admin / "HEAD").is_file() else None
+
+
 def _integration_tree(ws: Workspace, at: str) -> Path:
     """The private integration worktree, detached and clean at `at`; recreated when it is damaged.
 
-    Only the merge lock's holder uses it, so an index.lock or MERGE_HEAD found there was left by a
-    killed process and is removed.
+    Kept between merges and moved with one `reset --hard`, which rewrites only what differs. Only the
+    merge lock's holder uses it, so an index.lock or MERGE_HEAD found there was left by a killed
+    process and is removed (the reset drops a merge in progress).
     """
     path = integration_path(ws)
-    real = Path(os.path.realpath(path))
-    usable = real in registry.by_path(ws.root) and (path / ".git").is_file()
-    if usable:
-        gitdir = git.run("rev-parse", "--absolute-git-dir", cwd=path, check=False)
-        if gitdir.ok:
-            Path(gitdir.out, "index.lock").unlink(missing_ok=True)
-        usable = gitdir.ok and git.run("reset", "-q", "--hard", at, cwd=path, check=False).ok
+    admin = _admin_of(path)
+    usable = admin is not None
+    if admin is not None:
+        (admin / "index.lock").unlink(missing_ok=True)
+        usable = git.run("reset", "-q", "--hard", at, cwd=path, check=False).ok
     if not usable:
         with locks.lock(ws, "git"):
             git.run("worktree", "unlock", str(path), cwd=ws.root, check=False)  # a killed `worktree add`
@@ -95,7 +117,12 @@ def _integration_tree(ws: Workspace, at: str) -> Path:
                 shutil.rmtree(path)
             git.run("worktree", "prune", cwd=ws.root)
             git.run("worktree", "add", "-q", "--detach", "--force", str(path), at, cwd=ws.root, retries=3)
-    if git.current_branch(path) is not None:
+        admin = _admin_of(path)
+    try:
+        on_branch = admin is None or (admin / "HEAD").read_text().startswith("ref:")
+    except OSError:
+        on_branch = True
+    if on_branch:
         git.run("checkout", "-q", "--detach", at, cwd=path)
     git.run("clean", "-q", "-fd", cwd=path)  # ignored build output stays warm for the next test
     return path

@@ -30,9 +30,18 @@ def _file(ws: Workspace, operation: str):
     return ws.parallel / "journal" / f"{operation}.json"
 
 
+# Steps after which nothing outside ctx's private places has changed: after a power loss such a
+# record may be missing or empty, which reads as "unreadable" or as no operation, and both mean the
+# same as the record itself (roll back; the integration worktree is reset on its next use). Every
+# other step is fsynced before the change it announces: an "advancing" record must survive for the
+# next ctx to finish or undo a moved base.
+UNSYNCED = {("merge", "merging"), ("merge", "testing")}
+
+
 def write(ws: Workspace, operation: str, step: str, **data: Any) -> Entry:
     entry = Entry(operation, step, data)
-    atomic_write(_file(ws, operation), json.dumps(asdict(entry), indent=1))
+    atomic_write(_file(ws, operation), json.dumps(asdict(entry), indent=1),
+                 sync=(operation, step) not in UNSYNCED)
     return entry
 
 

@@ -78,12 +78,17 @@ class Workspace:
                 fh.write(sep + "".join(p + "\n" for p in missing))
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write a file so readers see the old or the new content, never half of it."""
+def atomic_write(path: Path, text: str, *, sync: bool = True) -> None:
+    """Write a file so readers see the old or the new content, never half of it.
+
+    sync=False skips the fsync: a killed process still leaves the whole file (the kernel has it),
+    only a power loss may not; for records whose loss is harmless.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
