@@ -7,7 +7,8 @@ import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 
-from . import git, locks, oplog, registry, repair, validate
+from . import git, locks, oplog, preflight, registry, repair, validate
+from . import plan as plan_model
 from .errors import CtxError
 from .plan import rel
 from .workspace import Workspace
@@ -43,6 +44,8 @@ def checks(cwd=None) -> list[Check]:
     problems = validate.problems(ws)
     found.append(Check("plan", not problems, "valid" if not problems else str(problems[0]),
                        "" if not problems else "write one with /ctx:plan then ctx plan extract, or fix it: ctx plan validate"))
+    if not problems:
+        found.append(_merge_preflight(ws))
     dirty = git.dirty_tracked(ws.root)
     found.append(Check("clean checkout", not dirty, "no uncommitted tracked changes" if not dirty
                        else f"uncommitted changes: {', '.join(dirty[:5])}", "ctx merge keeps them, but skips a task whose merge would overwrite one: commit or stash those"))
@@ -65,6 +68,15 @@ def checks(cwd=None) -> list[Check]:
     found.append(Check("origin", origin.ok, origin.out if origin.ok else "no remote named origin",
                        "" if origin.ok else "run: git remote add origin <url>", required=False))
     return found
+
+
+def _merge_preflight(ws: Workspace) -> Check:
+    """What merging the plan's tasks will need (the checks `ctx run --merge` makes before any agent starts)."""
+    base, found = preflight.problems(ws, plan_model.load(ws, check=False), "merge", dirty=False)
+    if not found:
+        return Check("merge preflight", True, f"base {base} checked out, no merge in progress, no git lock")
+    return Check("merge preflight", False, "; ".join(e.message for e in found),
+                 " / ".join(e.hint for e in found if e.hint))
 
 
 def _locks(ws: Workspace) -> list[Check]:

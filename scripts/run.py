@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import IO
 
 from . import agents, git, merge as merge_model, plan as plan_model, pr as pr_model, processes, runstate
+from . import preflight as preflight_checks
 from . import resolve as resolve_model
 from . import schedule, tasks, worktrees
 from .display import Display
-from .errors import CtxError, data_error
+from .errors import CtxError
 from .workspace import Workspace
 
 INTERRUPTED = "interrupted"
@@ -117,34 +118,9 @@ def _stop(run: Running) -> None:
 
 def preflight(ws: Workspace, plan: plan_model.Plan, mode: str | None) -> str:
     """Check everything the run will need before any agent starts; the base branch."""
-    base = worktrees.base_branch(ws, plan)
-    if mode == "merge" and git.rev(f"refs/heads/{base}", ws.root) is None:
-        raise data_error(f"no branch {base} to merge into (the plan's base)",
-                         hint=f"create it (git branch {base}) or set metadata.base in .parallel/plans/plan.yaml")
-    if git.rev(base, ws.root) is None:
-        raise data_error(f"the plan's base '{base}' is not a branch or commit of this repository")
-    git_dir = ws.git_dir()
-    for name in ("index.lock", "HEAD.lock", f"refs/heads/{base}.lock"):
-        lock = git_dir / name
-        if lock.exists():
-            raise CtxError(f"{lock} exists: a git command is running in the main checkout, or one was killed "
-                           "and left its lock behind",
-                           hint=f"if no git command is running, remove it: rm {lock}")
-    if mode != "merge":
-        return base
-    current = git.current_branch(ws.root)
-    if current != base:
-        raise CtxError(f"ctx run --merge merges into {base}, but the main checkout is on "
-                       f"{current or 'a detached HEAD'}", hint=f"run: git -C {ws.root} checkout {base}")
-    if git.rev("MERGE_HEAD", ws.root) is not None:
-        raise CtxError("the main checkout is in the middle of a merge (MERGE_HEAD exists)",
-                       hint="finish it with git commit, or undo it with git merge --abort; then run ctx run again")
-    dirty = git.dirty_tracked(ws.root)
-    if dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise CtxError(f"the main checkout has uncommitted changes to tracked files ({shown}); "
-                       "merges would mix them in or stop half-way",
-                       hint="commit or stash them (git stash), then run ctx run --merge again")
+    base, found = preflight_checks.problems(ws, plan, mode)
+    if found:
+        raise found[0]
     return base
 
 

@@ -59,3 +59,22 @@ def test_doctor_reports_what_to_fix(repo):
 def test_doctor_outside_a_repository(tmp_path):
     proc = ctx(tmp_path, "doctor")
     assert proc.returncode == 1 and "[FAIL] repository: not inside a git repository" in proc.stdout
+
+
+def test_doctor_checks_what_the_merges_will_need_before_agents_start(repo):
+    """/ctx:execute stops on a failed doctor check, so doctor carries ctx run --merge's preflight."""
+    write_plan(repo, [{"id": "a"}], base="main")
+    check = lambda: {c["name"]: c for c in json.loads(ctx(repo, "doctor", "--json").stdout)["checks"]}["merge preflight"]
+    assert check()["ok"]
+    git(repo, "checkout", "-q", "--detach")
+    found = check()
+    assert not found["ok"] and "detached HEAD" in found["detail"] and "checkout main" in found["fix"]
+    git(repo, "checkout", "-q", "main")
+    (repo / ".git/index.lock").write_text("")
+    found = check()
+    assert not found["ok"] and "index.lock exists" in found["detail"]
+    proc = ctx(repo, "doctor")
+    assert proc.returncode == 1 and "[FAIL] merge preflight" in proc.stdout
+    (repo / ".git/index.lock").unlink()
+    (repo / "app.py").write_text("changed\n")  # uncommitted work: reported by the clean-checkout check alone
+    assert check()["ok"]
