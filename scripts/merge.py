@@ -30,6 +30,7 @@ from .plan import Task
 from .workspace import Workspace
 
 Echo = Callable[[str], None]
+Advanced = Callable[[str, str], None]  # (task id, new base tip): the base moved and the task is recorded
 WAIT = 600.0  # seconds a second merger waits for the first one
 TAIL = 5  # lines of a failing test's output kept in the reason
 
@@ -446,7 +447,9 @@ def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, comma
 
 def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = None, squash: bool = False,
           test_cmd: str | None = None, use_pool: bool = True, echo: Echo = print,
-          wait: float = WAIT) -> MergeReport:
+          wait: float = WAIT, on_advanced: Advanced | None = None) -> MergeReport:
+    """Merge the chosen completed tasks. `on_advanced` is told of each one as soon as the base has moved
+    and the task is recorded as merged, before its worktree and branch are released."""
     plan = plan_model.load(ws)
     base = into or worktrees.base_branch(ws, plan)
     for tid in ids or []:
@@ -456,12 +459,12 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
         recovered = recover(ws, echo)
         if recovered:
             plan = plan_model.load(ws)
-        report = _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo)
+        report = _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_advanced)
         report.recovered = recovered
     return report
 
 
-def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo) -> MergeReport:
+def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_advanced=None) -> MergeReport:
     order = [t for wave in schedule.waves(plan) for t in wave]
     chosen = [t for t in order if t.id in ids] if ids else [t for t in order if t.status == "completed"]
     report = MergeReport(base)
@@ -509,6 +512,8 @@ def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo) -> MergeRe
         _record(ws, task.id, head)
         merged_now.add(task.id)
         report.merged.append(task.id)
+        if on_advanced is not None:
+            on_advanced(task.id, head)
         released, deleted = _finish(ws, task.id, base, tip, use_pool)
         how = f"already in {base} ({already})" if already else f"into {base} at {head[:10]}"
         echo(f"{task.id:<24} merged   {how}; worktree {released}; {deleted}")

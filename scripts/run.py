@@ -144,6 +144,7 @@ class Runner:
         self._shown = 0.0
         self._merge_queue: queue.Queue[str | None] = queue.Queue()
         self._merged: list[tuple[str, merge_model.MergeReport | CtxError]] = []
+        self._advanced: list[str] = []  # merged into the base, their release still under way
         self._merges_pending = 0
         self._queued: set[str] = set()
         self._merge_thread: threading.Thread | None = None
@@ -354,7 +355,8 @@ class Runner:
                 runstate.note_merging(self.ws, {"task": task_id, "tip": git.rev(f"refs/heads/{branch}", self.ws.root)})
                 fault("merging", task_id)
                 try:
-                    outcome = merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None)
+                    outcome = merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None,
+                                                on_advanced=self._on_advanced)
                 finally:
                     runstate.note_merging(self.ws, None)
                 if self.resolve_attempts and resolve_model.is_conflict(outcome, task_id):
@@ -365,6 +367,11 @@ class Runner:
                 outcome = CtxError(f"{type(exc).__name__}: {exc}")
             self._merged.append((task_id, outcome))
             self.wake()
+
+    def _on_advanced(self, task_id: str, commit: str) -> None:
+        """In the merge thread: the base holds the task now; its dependents start while it is released."""
+        self._advanced.append(task_id)
+        self.wake()
 
     def _resolve(self, task_id: str, report: merge_model.MergeReport) -> merge_model.MergeReport:
         """In the merge thread: a conflict goes back to the task's agent (scripts/resolve.py), then to merge."""
@@ -378,10 +385,14 @@ class Runner:
             return merge_model.MergeReport(report.base, blocked={task_id: reason})
         if not outcome.resolved:
             return merge_model.MergeReport(report.base, blocked={task_id: outcome.reason})
-        return merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None)
+        return merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None,
+                                 on_advanced=self._on_advanced)
 
     def _collect_merges(self) -> bool:
         moved = False
+        while self._advanced:
+            self._fresh(self._advanced.pop(0))  # recorded as merged: its dependents are ready
+            moved = True
         while self._merged:
             task_id, outcome = self._merged.pop(0)
             self._merges_pending -= 1

@@ -414,3 +414,23 @@ def test_a_ref_lock_left_by_a_git_killed_while_moving_the_base_is_cleared_by_the
     assert any("removed main.lock" in line for line in out["recovered"])
     assert front(repo, "a")["merged"] and (repo / "a.py").exists()
     assert not (repo / ".git/refs/heads/main.lock").exists()
+
+
+def test_the_caller_hears_of_each_advance_before_the_worktree_is_released(repo):
+    from ctx import merge as merge_model
+    from ctx.workspace import Workspace
+
+    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "A = 1\n"})
+    seen = []
+
+    def advanced(task_id, commit):  # what a waiting dependent finds at this moment
+        seen.append((task_id, commit, git(repo, "rev-parse", "main"), front(repo, task_id).get("merged") is not None,
+                     (repo / "worktrees" / task_id).is_dir()))
+
+    report = merge_model.merge(Workspace.find(repo), ["a"], echo=lambda _: None, on_advanced=advanced)
+    assert report.merged == ["a"]
+    [(task_id, commit, main, recorded, worktree_kept)] = seen
+    assert task_id == "a" and commit == main == git(repo, "rev-parse", "main") and recorded and worktree_kept
+    assert not (repo / "worktrees/a").exists()  # released right after
