@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 from . import actions, git, locks, merge as merge_model, plan as plan_model, pr as pr_model, tasks, worktrees
 from .errors import CtxError
+from .run import RunResult
 from .workspace import Workspace, atomic_write
 
 POLL_SECONDS = float(os.environ.get("CTX_ACTIONS_POLL", "10"))
@@ -44,17 +45,8 @@ class Dispatch:
 
 
 @dataclass
-class RemoteResult:
-    completed: list[str] = field(default_factory=list)
-    blocked: dict[str, str] = field(default_factory=dict)
-    merged: list[str] = field(default_factory=list)
-    not_started: dict[str, str] = field(default_factory=dict)
+class RemoteResult(RunResult):
     dispatched: list[str] = field(default_factory=list)
-    interrupted: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.blocked and not self.not_started and not self.interrupted
 
 
 def _state_file(ws: Workspace):

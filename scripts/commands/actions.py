@@ -31,20 +31,14 @@ def init(max_parallel: int, force: bool) -> None:
 
 def run_on_github_actions(ws: Workspace, *, jobs, agent, timeout, mode, test_cmd, resume) -> None:
     """`ctx run --on github-actions`: follow the remote run, then the same closing report as a local run."""
-    from .. import remote_run, report as report_model
+    from .. import remote_run
+    from .run import finish
     for name, value in (("--jobs", jobs), ("--agent", agent), ("--timeout", timeout)):
         if value is not None:
             raise click.UsageError(f"{name} applies to local runs; on GitHub Actions set max-parallel "
                                    "(ctx actions init --max-parallel N) and the job's timeout-minutes")
     result = remote_run.run(ws, mode=mode, test_cmd=test_cmd, resume=resume, echo=click.echo)
-    for tid, why in result.not_started.items():
-        click.echo(f"not started: {tid}: {why}")
-    click.echo("")
-    click.echo(report_model.render(report_model.build(ws)))
-    if result.interrupted:
-        click.echo("interrupted: dispatched jobs go on on GitHub; ctx run --on github-actions --resume follows them")
-        raise SystemExit(130)
-    raise SystemExit(0 if result.ok else 1)
+    finish(ws, result, "interrupted: dispatched jobs go on on GitHub; ctx run --on github-actions --resume follows them")
 
 
 COMMANDS = [actions]

@@ -39,12 +39,17 @@ def run(jobs, agent, timeout, mode, test_cmd, resume, resolve_attempts, where) -
     plan = plan_model.load(ws)
     result = runner.run(ws, jobs=jobs, agent=agent, timeout=timeout, mode=mode, test_cmd=test_cmd,
                         resume=resume, display=Display(plan.ids()), plan=plan, resolve_attempts=resolve_attempts)
+    finish(ws, result, "interrupted: running tasks were stopped and marked blocked; ctx run --resume carries on")
+
+
+def finish(ws: Workspace, result, interrupted: str) -> None:
+    """The close of every run, here or remote: tasks not started, the report, and the exit code."""
     for tid, why in result.not_started.items():
         click.echo(f"not started: {tid}: {why}")
     click.echo("")
     click.echo(report_model.render(report_model.build(ws)))
     if result.interrupted:
-        click.echo("interrupted: running tasks were stopped and marked blocked; ctx run --resume carries on")
+        click.echo(interrupted)
         raise SystemExit(130)
     raise SystemExit(0 if result.ok else 1)
 
