@@ -95,7 +95,8 @@ def stale_lock(reason: str | None) -> bool:
 def unreachable(root: Path, heads: list[str], base: str | None = None) -> set[str]:
     """Those of heads (worktree HEAD commits) reachable from no local branch and not from base:
     removing or reusing their worktree could drop the last copy of a commit. One git call for all."""
-    heads = sorted({h for h in heads if h})
+    # git worktree add writes the null object id as HEAD before the real one: no commit to lose
+    heads = sorted({h for h in heads if h and h.strip("0")})
     if not heads:
         return set()
     out = git.run("rev-list", *heads, "--not", "--branches", *([base] if base else []), cwd=root, check=False)

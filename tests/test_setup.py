@@ -219,6 +219,22 @@ def test_a_worktree_half_made_by_a_killed_setup_is_reported_then_made_again(repo
     assert not any((repo / ".parallel/journal/setup").iterdir())
 
 
+def test_a_worktree_killed_before_git_wrote_its_head_is_made_again(repo):
+    """git worktree add first writes the null object id as HEAD: such a worktree holds no commit, and
+    it must not be mistaken for one whose HEAD is on no branch (nor hide a real one beside it)."""
+    write_plan(repo, [{"id": "a"}, {"id": "b"}])
+    half_made(repo, "a")
+    (repo / ".git/worktrees/a/HEAD").write_text("0" * 40 + "\n")
+    journal_entry(repo, "a", "checkout")
+    check = doctor_check(repo, "interrupted setup")
+    assert "remove it and create it again" in check["detail"] and "on no branch" not in check["detail"]
+    out = setup(repo)
+    assert "repaired" in next(line for line in out.splitlines() if line.startswith("a "))
+    wt = repo / "worktrees/a"
+    assert git(wt, "rev-parse", "--abbrev-ref", "HEAD") == "feature/a" and git(wt, "status", "--porcelain") == ""
+    assert doctor_check(repo, "interrupted setup")["ok"]
+
+
 def test_a_stale_index_lock_is_reported_by_doctor(repo):
     write_plan(repo, [{"id": "a"}])
     setup(repo)
