@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import json
 
-from helpers import ctx, git, write_plan
+from helpers import ctx, finish, git, write_plan
 
 
-def finish(repo, tid, files=None):
-    wt = repo / "worktrees" / tid
-    for name, text in (files or {f"{tid}.py": f"# {tid}\n"}).items():
-        (wt / name).write_text(text)
-    git(wt, "add", "-A")
-    git(wt, "commit", "-qm", tid)
-    ctx(wt, "task", "complete", tid, check=True)
 
 
 def outcomes(proc):

@@ -7,16 +7,9 @@ import subprocess
 import sys
 
 from ctx import processes
-from helpers import ctx, git, write_plan
+from helpers import ctx, finish, git, write_plan
 
 
-def finish(repo, tid, files=None):
-    wt = repo / "worktrees" / tid
-    for name, text in (files or {f"{tid}.py": f"# {tid}\n"}).items():
-        (wt / name).write_text(text)
-    git(wt, "add", "-A")
-    git(wt, "commit", "-qm", tid)
-    ctx(wt, "task", "complete", tid, check=True)
 
 
 def test_plan_is_archived_only_after_every_removal_succeeded(repo):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import git, write_plan
+from helpers import git, processes_with, write_plan
 
 SEEDS = range(int(os.environ.get("CTX_FAULT_SEEDS", "4")))
 TASKS = [{"id": "a"}, {"id": "b", "dependencies": ["a"]}, {"id": "c"},
@@ -72,19 +72,6 @@ def _kill(proc: subprocess.Popen, how: str) -> None:
                     pass
 
 
-def _alive_with(*markers: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            blob = Path(f"/proc/{entry}/cmdline").read_bytes() + Path(f"/proc/{entry}/environ").read_bytes()
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and any(m.encode() in blob for m in markers):
-            found.append(int(entry))
-    return found
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -145,6 +132,6 @@ def test_killed_runs_resume_to_a_finished_plan(repo, tmp_path, seed):
                 reachable = subprocess.run(["git", "merge-base", "--is-ancestor", sha, "main"], cwd=repo).returncode == 0
                 kept = git(repo, "branch", "--contains", sha) != ""
                 assert reachable or kept, f"commit {sha} of {tid} lost; {context}"
-    assert _alive_with(marker, str(repo / "worktrees")) == [], context
+    assert processes_with(marker, str(repo / "worktrees")) == [], context
     assert not (repo / ".git/MERGE_HEAD").exists() and not (repo / ".git/index.lock").exists()
     assert not (repo / ".parallel/run.json").exists()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from helpers import ctx, git, write_plan
+from helpers import ctx, git, processes_with, write_plan
 
 COMMIT = 'echo "$CTX_TASK_ID" > "$CTX_TASK_ID.txt" && git add -A && git commit -qm "$CTX_TASK_ID"'
 
@@ -228,22 +228,6 @@ def _wait_for(predicate, seconds=20.0):
     assert predicate()
 
 
-def _marked(marker: str) -> list[int]:
-    """Processes whose command line or environment carries the marker."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            blob = Path(f"/proc/{entry}/cmdline").read_bytes() + Path(f"/proc/{entry}/environ").read_bytes()
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in blob and state != "Z":
-            found.append(int(entry))
-    return found
-
-
 def test_sighup_stops_agents_like_sigterm(repo, tmp_path):
     write_plan(repo, [{"id": "one"}])
     run = subprocess.Popen([sys.executable, "-m", "ctx", "run", "--agent", counting_agent(tmp_path, 60)], cwd=repo,
@@ -253,7 +237,7 @@ def test_sighup_stops_agents_like_sigterm(repo, tmp_path):
     out, err = run.communicate(timeout=30)
     assert run.returncode == 130, out + err
     assert front(repo, "one")["reason"].startswith("interrupted")
-    assert _marked(str(repo / "worktrees")) == []
+    assert processes_with(str(repo / "worktrees")) == []
 
 
 def test_agents_die_with_a_killed_run_and_resume_runs_them_once_more(repo, tmp_path):
@@ -266,7 +250,7 @@ def test_agents_die_with_a_killed_run_and_resume_runs_them_once_more(repo, tmp_p
     assert record["pid"] == run.pid and record["start"]
     run.kill()  # SIGKILL: ctx alone, no chance to clean up
     run.wait()
-    _wait_for(lambda: _marked(str(repo / "worktrees")) == [])  # the guard took the agent down with it
+    _wait_for(lambda: processes_with(str(repo / "worktrees")) == [])  # the guard took the agent down with it
     assert front(repo, "one")["status"] == "in_progress"
     resumed = ctx(repo, "run", "--resume", "--merge", "--agent", counting_agent(tmp_path))
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
