@@ -31,7 +31,12 @@ def alive(pid: int | None, start: int | None) -> bool:
         return False
     if PROC.is_dir():
         return start is not None and start_time(pid) == start
-    try:  # without /proc: the pid alone
+    return pid_alive(pid)  # without /proc: the pid alone
+
+
+def pid_alive(pid: int) -> bool:
+    """Some process has this pid (one of another user's counts)."""
+    try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False

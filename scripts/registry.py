@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import git
+from . import git, processes
 
 
 @dataclass
@@ -69,16 +69,6 @@ def admin_dir(root: Path, worktree: Path) -> Path | None:
     return None
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stale_lock(reason: str | None) -> bool:
     """A lock left by a process that is gone: git's own "initializing" lock, or ctx's "ctx setup pid N"."""
     if reason is None:
@@ -87,7 +77,7 @@ def stale_lock(reason: str | None) -> bool:
         return True
     words = reason.split()
     if words[:3] == ["ctx", "setup", "pid"] and len(words) > 3 and words[3].isdigit():
-        return not pid_alive(int(words[3]))
+        return not processes.pid_alive(int(words[3]))
     return False
 
 
