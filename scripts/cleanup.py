@@ -148,7 +148,7 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
         for task in plan.tasks:
             all_done &= _task(ws, task, base, regs, force, act)
     pool_base = worktrees.base_branch(ws, plan) if plan is not None else git.current_branch(ws.root)
-    for slot in sorted(set(pool.parked(ws, pool_base)) | set(pool.stranded(ws, pool_base))):
+    for slot in sorted(set().union(*pool.sort(ws, pool_base))):
         where = plan_model.rel(ws, slot)
         if not reachable(ws.root, _head(slot), pool_base):
             act(where, "retained", "parked, but its HEAD is on no branch: removing it would drop commits")

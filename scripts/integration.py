@@ -48,7 +48,7 @@ def _merge_adds_nothing(root: Path, tip: str, head: str) -> bool:
     return merged.stdout.split("\n", 1)[0].strip() == _tree(head, root)
 
 
-def _patch_ids_match(root: Path, tip: str, head: str) -> bool:
+def patch_ids_match(root: Path, tip: str, head: str) -> bool:
     """Every commit of the branch has a commit with the same patch-id in the base (cherry-picked, rebased)."""
     res = git.run("cherry", head, tip, cwd=root, check=False)
     lines = res.stdout.splitlines()
@@ -62,7 +62,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("no added changes", _no_added_changes),
     ("trees match", _trees_match),
     ("merge adds nothing", _merge_adds_nothing),
-    ("patch-id match", _patch_ids_match),
+    ("patch-id match", patch_ids_match),
 ]
 
 

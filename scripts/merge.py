@@ -30,7 +30,7 @@ from .plan import Task
 from .workspace import Workspace
 
 Echo = Callable[[str], None]
-Advanced = Callable[[str, str], None]  # (task id, new base tip): the base moved and the task is recorded
+Merged = Callable[[str, str], None]  # (task id, new base tip): merged, recorded, its worktree released
 WAIT = 600.0  # seconds a second merger waits for the first one
 TAIL = 5  # lines of a failing test's output kept in the reason
 
@@ -59,6 +59,7 @@ class Outcome:
     test_failed: bool = False
     retry: bool = False  # the base moved meanwhile: merge again on top of it
     keep_task: bool = False  # not the task's fault (the user's checkout refused): do not block it
+    already: str | None = None  # the task's work is in the base already: the check that says so
 
 
 def _preflight(ws: Workspace, base: str) -> None:
@@ -129,14 +130,17 @@ def _integration_tree(ws: Workspace, at: str) -> Path:
     return path
 
 
+def _message(task: Task, squash: bool) -> str:
+    return f"{task.name} ({task.id})" if squash else f"Merge {task.branch}: {task.name}"
+
+
 def _merge_in(where: Path, task: Task, tip: str, squash: bool) -> Outcome:
     if squash:
         res = git.run("merge", "--squash", tip, cwd=where, check=False)
         if res.ok:
-            res = git.run("commit", "-q", "--allow-empty", "-m", f"{task.name} ({task.id})", cwd=where, check=False)
+            res = git.run("commit", "-q", "--allow-empty", "-m", _message(task, squash), cwd=where, check=False)
     else:
-        res = git.run("merge", "--no-ff", "--no-edit", "-m", f"Merge {task.branch}: {task.name}", tip,
-                      cwd=where, check=False)
+        res = git.run("merge", "--no-ff", "--no-edit", "-m", _message(task, squash), tip, cwd=where, check=False)
     if res.ok:
         return Outcome(commit=git.rev("HEAD", where))
     files = git.zsplit(git.run("diff", "--name-only", "-z", "--diff-filter=U", cwd=where, check=False).stdout)
@@ -145,6 +149,20 @@ def _merge_in(where: Path, task: Task, tip: str, squash: bool) -> Outcome:
         return Outcome(conflicts=files)
     detail = (res.stderr.strip() or res.stdout.strip()).splitlines()
     return Outcome(reason=f"git merge failed: {detail[-1] if detail else 'exit ' + str(res.returncode)}")
+
+
+def _merge_in_memory(ws: Workspace, task: Task, old: str, tip: str, squash: bool) -> Outcome | None:
+    """The same merge without a checkout (`git merge-tree --write-tree`, then `git commit-tree`), for a
+    merge with no test to run: no file is written. None when this git cannot (older than 2.38)."""
+    res = git.run("merge-tree", "--write-tree", "--name-only", "--no-messages", "-z", old, tip, cwd=ws.root, check=False)
+    if res.returncode not in (0, 1):
+        return None
+    tree, *files = git.zsplit(res.stdout) or [""]
+    if res.returncode == 1:
+        return Outcome(conflicts=list(dict.fromkeys(files))) if files else None
+    parents = ["-p", old] if squash else ["-p", old, "-p", tip]
+    made = git.run("commit-tree", tree, *parents, "-m", _message(task, squash), cwd=ws.root, check=False)
+    return Outcome(commit=made.out) if made.ok and made.out else None
 
 
 def _commands(task: Task, test_cmd: str | None) -> list[str]:
@@ -413,13 +431,30 @@ def _plan_base(ws: Workspace) -> str:
     return worktrees.base_branch(ws, plan_model.load(ws, check=False))
 
 
+def _adds_nothing(ws: Workspace, task: Task, tip: str, old: str, merged: Outcome) -> str | None:
+    """Is the task's work already in the base (merged by hand, squashed, cherry-picked)? The check's name."""
+    if merged.commit is not None:
+        trees = git.run("rev-parse", f"{merged.commit}^{{tree}}", f"{old}^{{tree}}", cwd=ws.root, check=False)
+        if trees.ok and len(set(trees.stdout.split())) == 1:
+            return "merge adds nothing"
+    if integration.patch_ids_match(ws.root, tip, old):
+        return "patch-id match"
+    return None
+
+
 def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, commands: list[str]) -> Outcome:
     for _ in range(3):
         old = git.rev(f"refs/heads/{base}", ws.root)
-        where = _integration_tree(ws, old)
         oplog.write(ws, "merge", "merging", task=task.id, base=base, old=old, tip=tip)
         oplog.fault("merge:merging")
-        merged = _merge_in(where, task, tip, squash)
+        merged = None if commands else _merge_in_memory(ws, task, old, tip, squash)
+        if merged is None:  # a test needs the merged files (or this git has no merge-tree --write-tree)
+            merged = _merge_in(_integration_tree(ws, old), task, tip, squash)
+        if merged.commit is not None or merged.conflicts:
+            already = _adds_nothing(ws, task, tip, old, merged)
+            if already:
+                oplog.clear(ws, "merge")
+                return Outcome(already=already)
         if merged.commit is None:
             oplog.clear(ws, "merge")
             return merged
@@ -431,7 +466,7 @@ def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, comma
             oplog.write(ws, "merge", "testing", **testing, test_pgid=pid)
             oplog.fault("merge:test-started")
 
-        failure = _test(where, commands, task, started)
+        failure = _test(integration_path(ws), commands, task, started) if commands else None
         if failure:
             oplog.clear(ws, "merge")
             return Outcome(reason=failure, test_failed=True)
@@ -447,9 +482,9 @@ def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, comma
 
 def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = None, squash: bool = False,
           test_cmd: str | None = None, use_pool: bool = True, echo: Echo = print,
-          wait: float = WAIT, on_advanced: Advanced | None = None) -> MergeReport:
-    """Merge the chosen completed tasks. `on_advanced` is told of each one as soon as the base has moved
-    and the task is recorded as merged, before its worktree and branch are released."""
+          wait: float = WAIT, on_merged: Merged | None = None) -> MergeReport:
+    """Merge the chosen completed tasks. `on_merged` is told of each one as soon as it is merged and its
+    worktree is parked, before the next task's merge: a dependent can start at once, in that worktree."""
     plan = plan_model.load(ws)
     base = into or worktrees.base_branch(ws, plan)
     for tid in ids or []:
@@ -459,12 +494,12 @@ def merge(ws: Workspace, ids: list[str] | None = None, *, into: str | None = Non
         recovered = recover(ws, echo)
         if recovered:
             plan = plan_model.load(ws)
-        report = _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_advanced)
+        report = _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_merged)
         report.recovered = recovered
     return report
 
 
-def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_advanced=None) -> MergeReport:
+def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_merged=None) -> MergeReport:
     order = [t for wave in schedule.waves(plan) for t in wave]
     chosen = [t for t in order if t.id in ids] if ids else [t for t in order if t.status == "completed"]
     report = MergeReport(base)
@@ -486,14 +521,17 @@ def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_advance
         if not tip:
             report.skipped[task.id] = f"no branch {task.branch}"
             continue
-        if never_committed(ws, task.branch, tip, base):
+        contained = git.is_ancestor(tip, base, ws.root)
+        if contained and _never_moved(ws, task.branch):
             reason = f"{task.branch} has no commits of its own: nothing to merge (was the work committed?)"
             _block(ws, report, task.id, reason, echo)
             continue
-        already = integration.integrated(ws.root, tip, base)  # e.g. merged by hand before
+        already = "ancestor" if contained else None  # e.g. merged by hand before
         if already is None:
             commands = _commands(task, test_cmd)
             outcome = _attempt(ws, task, tip, base, squash, commands)
+            already = outcome.already
+        if already is None:
             if outcome.conflicts:
                 report.conflicts[task.id] = outcome.conflicts
                 _block(ws, report, task.id, f"merge conflict with {base} in {', '.join(outcome.conflicts)}", echo)
@@ -512,9 +550,9 @@ def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_advance
         _record(ws, task.id, head)
         merged_now.add(task.id)
         report.merged.append(task.id)
-        if on_advanced is not None:
-            on_advanced(task.id, head)
         released, deleted = _finish(ws, task.id, base, tip, use_pool)
+        if on_merged is not None:
+            on_merged(task.id, head)
         how = f"already in {base} ({already})" if already else f"into {base} at {head[:10]}"
         echo(f"{task.id:<24} merged   {how}; worktree {released}; {deleted}")
     for tid, why in report.skipped.items():
@@ -540,8 +578,10 @@ def _block(ws: Workspace, report: MergeReport, task_id: str, reason: str, echo: 
 
 def never_committed(ws: Workspace, branch: str, tip: str, base: str) -> bool:
     """The branch still points where it was created and that commit is already in base: no work to merge."""
-    if not git.is_ancestor(tip, base, ws.root):
-        return False
+    return git.is_ancestor(tip, base, ws.root) and _never_moved(ws, branch)
+
+
+def _never_moved(ws: Workspace, branch: str) -> bool:
     log = git.run("reflog", "show", "--format=%H", f"refs/heads/{branch}", "--", cwd=ws.root, check=False)
     return not log.ok or len(set(log.stdout.split())) <= 1
 

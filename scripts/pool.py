@@ -16,23 +16,31 @@ from . import git, registry
 from .workspace import Workspace
 
 
-def slots(ws: Workspace) -> dict[Path, registry.Registration]:
+Regs = dict[Path, registry.Registration]
+
+
+def slots(ws: Workspace, regs: Regs | None = None) -> Regs:
     pool = Path(os.path.realpath(ws.pool))
-    return {p: r for p, r in registry.by_path(ws.root).items() if p.parent == pool}
+    regs = registry.by_path(ws.root) if regs is None else regs
+    return {p: r for p, r in regs.items() if p.parent == pool}
 
 
-def parked(ws: Workspace, base: str | None = None) -> list[Path]:
-    """Parked worktrees that may be reused or dropped: present, unlocked, HEAD on a branch or the base."""
-    found = {p: r for p, r in slots(ws).items() if r.locked is None and not r.prunable and p.is_dir()}
-    stranded = registry.unreachable(ws.root, [r.head or "" for r in found.values()], base)
-    return sorted(p for p, r in found.items() if r.head and r.head not in stranded)
-
-
-def stranded(ws: Workspace, base: str | None = None) -> list[Path]:
-    """Parked worktrees kept because their HEAD is reachable from no branch and not from the base."""
-    found = slots(ws)
+def sort(ws: Workspace, base: str | None = None, regs: Regs | None = None) -> tuple[list[Path], list[Path]]:
+    """Parked worktrees as (reusable, stranded), with one git call. Reusable: present, unlocked, HEAD
+    on a branch or the base. Stranded: HEAD reachable from no branch and not from the base, kept."""
+    found = slots(ws, regs)
     lost = registry.unreachable(ws.root, [r.head or "" for r in found.values()], base)
-    return sorted(p for p, r in found.items() if r.head in lost)
+    reusable = sorted(p for p, r in found.items() if r.locked is None and not r.prunable and p.is_dir()
+                      and r.head and r.head not in lost)
+    return reusable, sorted(p for p, r in found.items() if r.head in lost)
+
+
+def parked(ws: Workspace, base: str | None = None, regs: Regs | None = None) -> list[Path]:
+    return sort(ws, base, regs)[0]
+
+
+def stranded(ws: Workspace, base: str | None = None, regs: Regs | None = None) -> list[Path]:
+    return sort(ws, base, regs)[1]
 
 
 def clean(path: Path) -> bool:
@@ -45,13 +53,12 @@ def unchanged(path: Path) -> bool:
     return git.run("diff-index", "--quiet", "HEAD", "--", cwd=path, check=False).returncode == 0
 
 
-def park(ws: Workspace, path: Path, cap: int) -> Path | None:
-    """Detach a clean worktree and move it into the pool; None when the pool is full or its HEAD is on
-    no branch. Caller holds the git lock."""
-    head = git.rev("HEAD", path)
-    if head is None or not registry.head_reachable(ws.root, head):
-        return None
-    if len(parked(ws)) >= cap:
+def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str]) -> Path | None:
+    """Detach a clean worktree and move it into the pool; None when the pool is full. `found`: the
+    pool's registrations as read under the git lock (which the caller holds); `lost`: those of their
+    HEADs on no branch, which do not count."""
+    if sum(1 for p, r in found.items() if r.locked is None and not r.prunable and p.is_dir()
+           and r.head and r.head not in lost) >= cap:
         return None
     ws.pool.mkdir(parents=True, exist_ok=True)
     used = {p.name for p in ws.pool.iterdir()}

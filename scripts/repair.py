@@ -48,6 +48,8 @@ def _ours(ws: Workspace, path: Path) -> bool:
         pointer = (path / ".git").read_text().strip()
     except OSError:
         return False
+    if not pointer and [p.name for p in path.iterdir()] == [".git"]:
+        return True  # git was killed between creating the .git file and writing it
     common = os.path.realpath(ws.git_dir() / "worktrees")
     return pointer.startswith("gitdir: ") and os.path.realpath(pointer[8:]).startswith(common + os.sep)
 
@@ -104,12 +106,13 @@ def _owned_elsewhere(ws: Workspace) -> set[Path]:
     return {Path(os.path.realpath(e.path)) for e in journal.entries(ws) if e.owner_alive()}
 
 
-def findings(ws: Workspace, base: str | None = None) -> list[Finding]:
-    """What a killed setup or git left behind, and what the next ctx setup will do about it."""
+def findings(ws: Workspace, base: str | None = None, regs: pool.Regs | None = None) -> list[Finding]:
+    """What a killed setup or git left behind, and what the next ctx setup will do about it.
+    `regs`: the worktree registrations when the caller has just read them."""
     found: list[Finding] = []
     busy = _owned_elsewhere(ws)
     seen: set[Path] = set()
-    regs = registry.by_path(ws.root)
+    regs = registry.by_path(ws.root) if regs is None else regs
     for entry in journal.entries(ws):
         path = Path(os.path.realpath(entry.path))
         if entry.owner_alive():
@@ -141,7 +144,7 @@ def findings(ws: Workspace, base: str | None = None) -> list[Finding]:
             else:
                 found.append(Finding(path, f"locked by a process that is gone ({reg.locked})", UNLOCK,
                                      task_id))
-    for slot in pool.stranded(ws, base):
+    for slot in pool.stranded(ws, base, regs):
         found.append(Finding(slot, "parked worktree whose HEAD is on no branch (commits made after it was parked)",
                              f"{KEEP}: save its commits with git -C {slot} branch NAME; the pool then uses it again"))
     for lock in _index_locks(ws):
@@ -166,15 +169,15 @@ def _index_locks(ws: Workspace) -> list[Path]:
     return [p for p in [common / "index.lock", *(common / "worktrees").glob("*/index.lock")] if p.exists()]
 
 
-def repair(ws: Workspace, base: str | None = None) -> dict[str, str]:
-    """Finish what killed setups left. Caller holds the git lock.
+def repair(ws: Workspace, base: str | None, regs: pool.Regs) -> tuple[dict[str, str], bool]:
+    """Finish what killed setups left. Caller holds the git lock and has just read `regs`.
 
-    Returns task id -> "repaired" (set up again by this run) or the reason it was kept.
+    Returns task id -> "repaired" (set up again by this run) or the reason it was kept, and whether
+    any worktree registration changed (then `regs` is out of date).
     """
     result: dict[str, str] = {}
-    regs = registry.by_path(ws.root)
-    prune = False
-    for finding in findings(ws, base):
+    prune = changed = False
+    for finding in findings(ws, base, regs):
         if finding.task_id is None and finding.action not in (PRUNE, UNLOCK):
             continue  # an index.lock (doctor only names it) or a parked worktree kept for its commits
         if finding.action.startswith(KEEP):
@@ -197,6 +200,7 @@ def repair(ws: Workspace, base: str | None = None) -> dict[str, str]:
             prune = True
         elif finding.action == UNLOCK:
             git.run("worktree", "unlock", str(finding.path), cwd=ws.root, check=False)
+            changed = True
         elif finding.action == PRUNE:
             prune = True
         if finding.task_id is not None:
@@ -206,4 +210,4 @@ def repair(ws: Workspace, base: str | None = None) -> dict[str, str]:
     for entry in journal.entries(ws):
         if not entry.owner_alive() and result.get(entry.task_id) == "repaired" and entry.phase == journal.CHECKOUT:
             journal.finish(ws, entry)
-    return result
+    return result, changed or prune

@@ -143,8 +143,7 @@ class Runner:
         os.set_blocking(self._wake_w, False)
         self._shown = 0.0
         self._merge_queue: queue.Queue[str | None] = queue.Queue()
-        self._merged: list[tuple[str, merge_model.MergeReport | CtxError]] = []
-        self._advanced: list[str] = []  # merged into the base, their release still under way
+        self._merged: list[tuple[str, merge_model.MergeReport | CtxError | None]] = []  # None: merged
         self._merges_pending = 0
         self._queued: set[str] = set()
         self._merge_thread: threading.Thread | None = None
@@ -156,27 +155,13 @@ class Runner:
         if stuck and not resume:
             raise CtxError(f"tasks already in progress: {', '.join(stuck)} (another run, or one that was killed)",
                            hint="ctx run --resume carries on from where it stopped")
-        previous = runstate.claim(self.ws, tasks.now())
-        if resume and previous is not None and previous.merging:
-            self._recover_merge(previous.merging)
+        runstate.claim(self.ws, tasks.now())
         self.base = preflight(self.ws, plan, self.mode)
         if resume:
             for task in plan.tasks:
                 self._resume_task(task)
         else:
             self.plan = plan
-
-    def _recover_merge(self, merging: dict) -> None:
-        """A killed run was merging: abort the merge it left (only that one) so the next can start."""
-        tip = merging.get("tip")
-        processes.wait_for_git(self.ws.root)  # a git merge of ctx killed alone finishes by itself
-        lock = self.ws.git_dir() / "index.lock"
-        if lock.exists() and not processes.git_running_in(self.ws.root):
-            lock.unlink(missing_ok=True)  # left by the killed merge's git, which is gone
-        head = git.rev("MERGE_HEAD", self.ws.root)
-        if head is not None and head == tip:
-            git.run("merge", "--abort", cwd=self.ws.root, check=False)
-        runstate.note_merging(self.ws, None)
 
     def _resume_task(self, task: plan_model.Task) -> None:
         interrupted = task.status == "blocked" and str(task.reason or "").startswith(RETRIED)
@@ -224,9 +209,16 @@ class Runner:
             for task in wave:
                 if task.status != "pending" or task.id in self.running:
                     continue
-                if all(worktrees.dependency_done(self.ws, plan.task(d), self.base) for d in task.dependencies):
+                if all(self._done(plan, d) for d in task.dependencies):
                     ready.append(task.id)
         return ready
+
+    def _done(self, plan: plan_model.Plan, dependency: str) -> bool:
+        """Merged. A task this run merges counts once its merge has finished, worktree released and all:
+        its dependents then set up in that worktree, not in a new one beside it."""
+        if dependency in self._queued:
+            return dependency in self.result.merged
+        return worktrees.dependency_done(self.ws, plan.task(dependency), self.base)
 
     def _spawn(self, task_id: str, kind: str, command: list[str], cwd: Path, env: dict[str, str],
                log: IO, exit_file: Path) -> subprocess.Popen:
@@ -344,34 +336,49 @@ class Runner:
                 self._show(task_id, "completed", f"pull request {outcome.action}: {outcome.url or outcome.detail}")
 
     def _merger(self) -> None:
-        """The merge thread: one merge at a time, in the order tasks completed; the loop reads the outcomes."""
+        """The merge thread: what completed meanwhile is merged in one pass, in plan order, while the loop
+        goes on; each task is reported as soon as it is merged, so its dependents start at once."""
         while True:
-            task_id = self._merge_queue.get()
-            if task_id is None:
-                return
-            outcome: merge_model.MergeReport | CtxError
-            try:
-                branch = self.plan.task(task_id).branch
-                runstate.note_merging(self.ws, {"task": task_id, "tip": git.rev(f"refs/heads/{branch}", self.ws.root)})
-                fault("merging", task_id)
+            batch = [self._merge_queue.get()]
+            while True:
                 try:
-                    outcome = merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None,
-                                                on_advanced=self._on_advanced)
-                finally:
-                    runstate.note_merging(self.ws, None)
-                if self.resolve_attempts and resolve_model.is_conflict(outcome, task_id):
-                    outcome = self._resolve(task_id, outcome)
-            except CtxError as exc:
-                outcome = exc
-            except Exception as exc:  # noqa: BLE001 - reported by the loop, never lost in a thread
-                outcome = CtxError(f"{type(exc).__name__}: {exc}")
-            self._merged.append((task_id, outcome))
+                    batch.append(self._merge_queue.get_nowait())
+                except queue.Empty:
+                    break
+            ids = [task_id for task_id in batch if task_id is not None]
+            if ids:
+                self._merge_batch(ids)
+            if None in batch:
+                return
+
+    def _merge_batch(self, ids: list[str]) -> None:
+        reported: set[str] = set()
+
+        def merged(task_id: str, commit: str) -> None:
+            reported.add(task_id)
+            self._merged.append((task_id, None))
             self.wake()
 
-    def _on_advanced(self, task_id: str, commit: str) -> None:
-        """In the merge thread: the base holds the task now; its dependents start while it is released."""
-        self._advanced.append(task_id)
-        self.wake()
+        outcome: merge_model.MergeReport | CtxError
+        try:
+            fault("merging", ids[0])
+            outcome = merge_model.merge(self.ws, ids, test_cmd=self.test_cmd, echo=lambda _: None, on_merged=merged)
+        except CtxError as exc:
+            outcome = exc
+        except Exception as exc:  # noqa: BLE001 - reported by the loop, never lost in a thread
+            outcome = CtxError(f"{type(exc).__name__}: {exc}")
+        for task_id in ids:
+            if task_id in reported:
+                continue
+            result = outcome
+            if self.resolve_attempts and isinstance(result, merge_model.MergeReport) \
+                    and resolve_model.is_conflict(result, task_id):
+                try:
+                    result = self._resolve(task_id, result)
+                except CtxError as exc:
+                    result = exc
+            self._merged.append((task_id, result))
+            self.wake()
 
     def _resolve(self, task_id: str, report: merge_model.MergeReport) -> merge_model.MergeReport:
         """In the merge thread: a conflict goes back to the task's agent (scripts/resolve.py), then to merge."""
@@ -385,20 +392,20 @@ class Runner:
             return merge_model.MergeReport(report.base, blocked={task_id: reason})
         if not outcome.resolved:
             return merge_model.MergeReport(report.base, blocked={task_id: outcome.reason})
-        return merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None,
-                                 on_advanced=self._on_advanced)
+        return merge_model.merge(self.ws, [task_id], test_cmd=self.test_cmd, echo=lambda _: None)
 
     def _collect_merges(self) -> bool:
+        """Outcomes from the merge thread: None for a task merged (its dependents are ready now)."""
         moved = False
-        while self._advanced:
-            self._fresh(self._advanced.pop(0))  # recorded as merged: its dependents are ready
-            moved = True
         while self._merged:
             task_id, outcome = self._merged.pop(0)
             self._merges_pending -= 1
             moved = True
             self._fresh(task_id)
-            if isinstance(outcome, CtxError):  # the task stays completed: a later run merges it
+            if outcome is None:
+                self.result.merged.append(task_id)
+                self._show(task_id, "merged", f"into {self.base}")
+            elif isinstance(outcome, CtxError):  # the task stays completed: a later run merges it
                 self.result.blocked[task_id] = f"not merged: {outcome.message}"
                 self._show(task_id, "blocked", f"not merged: {outcome.message}"[:160])
             elif task_id in outcome.merged:
@@ -466,11 +473,33 @@ class Runner:
             self.interrupt()
 
     def _setup_and_start(self, plan: plan_model.Plan, batch: list[str]) -> None:
-        outcomes = worktrees.setup(self.ws, batch, base=self.base, echo=lambda _: None)
-        for outcome in outcomes:
-            if outcome.action in ("created", "reused", "repaired", "pooled"):
-                self._start(plan, outcome.task_id)
-            elif outcome.action == "blocked":
+        """Set the batch up beside the loop; each agent starts as soon as its own worktree is ready.
+
+        Agents are started from this (the main) thread only: the guard's parent-death signal follows
+        the thread that started it, and setup's worker threads end with the setup."""
+        ready: queue.Queue[worktrees.SetupOutcome | None] = queue.Queue()
+        done: dict[str, object] = {}
+
+        def work() -> None:
+            try:
+                done["outcomes"] = worktrees.setup(self.ws, batch, base=self.base, echo=lambda _: None, plan=plan,
+                                                   on_ready=ready.put, strict=False)
+            except BaseException as exc:  # noqa: BLE001 - raised again below, in this thread
+                done["error"] = exc
+            finally:
+                ready.put(None)
+
+        worker = threading.Thread(target=work, name="ctx-setup", daemon=True)
+        worker.start()
+        while (outcome := ready.get()) is not None:
+            self._start(plan, outcome.task_id)
+        worker.join()
+        if "error" in done:
+            raise done["error"]
+        for outcome in done["outcomes"]:
+            if outcome.action in worktrees.READY:
+                continue  # started
+            if outcome.action == "blocked":
                 self._fresh(outcome.task_id)
                 self.result.blocked[outcome.task_id] = outcome.detail
                 self._show(outcome.task_id, "blocked", outcome.detail[:160])

@@ -1,8 +1,8 @@
 """What a `ctx run` leaves on disk so that any later command can tell what is under way.
 
-- `.parallel/run.json`: the live run: {pid, start, since, command, merging}. `start` is the
-  process's start time (see processes.start_time), so a reused pid never passes for the run.
-  `merging` names the task whose merge is under way ({task, tip}), else null.
+- `.parallel/run.json`: the live run: {pid, start, since, command}. `start` is the process's start
+  time (see processes.start_time), so a reused pid never passes for the run. (A merge under way is
+  recorded by merge itself, in its journal.)
 - `.parallel/agents/<id>.json`: the task's latest agent: {task, pid, start, token, since,
   base_tip, run_pid}. The agent runs under agent_guard.py in process group `pid`; every process it
   starts carries CTX_AGENT_TOKEN=<token> in its environment.
@@ -30,7 +30,6 @@ class RunRecord:
     start: int | None
     since: str
     command: str
-    merging: dict | None = None
 
     @property
     def live(self) -> bool:
@@ -87,7 +86,7 @@ def current(ws: Workspace) -> RunRecord | None:
     if not data or not isinstance(data.get("pid"), int):
         return None
     return RunRecord(pid=data["pid"], start=data.get("start"), since=str(data.get("since", "")),
-                     command=str(data.get("command", "")), merging=data.get("merging"))
+                     command=str(data.get("command", "")))
 
 
 def live_run(ws: Workspace) -> RunRecord | None:
@@ -107,19 +106,9 @@ def claim(ws: Workspace, started_at: str) -> RunRecord | None:
                                 f"{previous.pid}) and run: ctx run --resume")
         pid = os.getpid()
         record = RunRecord(pid=pid, start=processes.start_time(pid), since=started_at,
-                           command=" ".join(["ctx", *sys.argv[1:]])[:300],
-                           merging=previous.merging if previous else None)
+                           command=" ".join(["ctx", *sys.argv[1:]])[:300])
         atomic_write(run_file(ws), json.dumps(asdict(record), indent=1))
         return previous
-
-
-def note_merging(ws: Workspace, merging: dict | None) -> None:
-    """Record (or clear) the merge under way, before it starts and after it ended."""
-    record = current(ws)
-    if record is None:
-        return
-    record.merging = merging
-    atomic_write(run_file(ws), json.dumps(asdict(record), indent=1))
 
 
 def release(ws: Workspace) -> None:

@@ -176,11 +176,19 @@ def jobs_default() -> int:
     return os.cpu_count() or 2
 
 
+READY = ("created", "reused", "repaired", "pooled")
+
+
 def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = None,
-          use_pool: bool = True, jobs: int | None = None, echo: Echo = print) -> list[SetupOutcome]:
+          use_pool: bool = True, jobs: int | None = None, echo: Echo = print, plan: Plan | None = None,
+          on_ready: Callable[[SetupOutcome], None] | None = None, strict: bool = True) -> list[SetupOutcome]:
     """Set up every ready task (or the named ones): decisions and branch creation under ctx's git
-    lock, then up to `jobs` tasks at once check out and run their own steps."""
-    plan = plan_model.load(ws)
+    lock, then up to `jobs` tasks at once check out and run their own steps.
+
+    plan: the plan as the caller holds it (statuses current), instead of reading it again. on_ready:
+    told of each task as soon as its worktree is ready, in a worker thread. strict: a task whose
+    setup failed is an error (else it is only reported in its outcome)."""
+    plan = plan or plan_model.load(ws)
     ws.ensure_excluded()
     base = base or base_branch(ws, plan)
     if not git.rev(base, ws.root):
@@ -207,10 +215,12 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
     cap = int(config.load(ws).get("pool_size") or 0)
     work: list[Job] = []
     with locks.lock(ws, "git"):
-        repaired = repair.repair(ws, base)
         regs = registry.by_path(ws.root)
+        repaired, changed = repair.repair(ws, base, regs)
+        if changed:
+            regs = registry.by_path(ws.root)
         busy = {Path(os.path.realpath(e.path)) for e in journal.entries(ws) if e.owner_alive()}
-        slots = pool.parked(ws, base) if use_pool and cap > 0 and ready else []
+        slots = pool.parked(ws, base, regs) if use_pool and cap > 0 and ready else []
         slots = pool.usable(slots, len(ready), jobs or jobs_default()) if slots else []
         for task in ready:
             placed = _place(ws, task, base, regs, slots, repaired, busy)
@@ -227,9 +237,15 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
     copy = envfiles.to_copy(ws.root) if work else []
     command = plan.metadata.get("setup")
     workers = max(1, min(len(work), jobs or jobs_default()))
+
+    def one(job: Job) -> None:
+        _work(ws, job, copy, str(command) if command else None)
+        if on_ready is not None and not job.error and job.outcome.action in READY:
+            on_ready(job.outcome)
+
     if work:
         with ThreadPoolExecutor(max_workers=workers) as executor:
-            list(executor.map(lambda j: _work(ws, j, copy, str(command) if command else None), work))
+            list(executor.map(one, work))
     for job in work:
         if job.error:
             tasks.set_status(ws, job.task.id, "blocked", reason=job.error)
@@ -244,7 +260,7 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
         counts[outcome.action] = counts.get(outcome.action, 0) + 1
     echo("setup: " + ", ".join(f"{n} {a}" for a, n in counts.items()) + f" (base {base})")
     failed = [o.task_id for o in outcomes if o.action == "failed"]
-    if failed:
+    if failed and strict:
         raise CtxError(f"setup of {', '.join(failed)} failed (see above); the next ctx setup tries again")
     return outcomes
 
@@ -254,7 +270,8 @@ def release(ws: Workspace, task_id: str, *, use_pool: bool = True) -> str:
     path = ws.worktree(task_id)
     real = Path(os.path.realpath(path))
     with locks.lock(ws, "git"):
-        reg = registry.by_path(ws.root).get(real)
+        regs = registry.by_path(ws.root)
+        reg = regs.get(real)
         if reg is None:
             return "no worktree"
         if not path.is_dir():
@@ -262,16 +279,19 @@ def release(ws: Workspace, task_id: str, *, use_pool: bool = True) -> str:
             return "pruned a registration whose folder was gone"
         if not pool.clean(path):
             return f"kept {plan_model.rel(ws, path)}: it has uncommitted changes"
-        if reg.head and not registry.head_reachable(ws.root, reg.head):
+        cap = int(config.load(ws).get("pool_size") or 0) if use_pool else 0
+        found = pool.slots(ws, regs) if cap > 0 else {}
+        lost = registry.unreachable(ws.root, [reg.head or "", *(r.head or "" for r in found.values())])
+        if reg.head in lost:
             return (f"kept {plan_model.rel(ws, path)}: its HEAD {reg.head[:12]} is on no branch "
                     "(save it with git branch NAME there)")
-        cap = int(config.load(ws).get("pool_size") or 0)
-        if use_pool and cap > 0:
+        if cap > 0:
             (path / ".env.ctx").unlink(missing_ok=True)
-            slot = pool.park(ws, path, cap)
+            slot = pool.park(ws, path, cap, found, lost)
             if slot is not None:
                 return f"parked in {plan_model.rel(ws, slot)}"
         result = git.run("worktree", "remove", str(path), cwd=ws.root, check=False, retries=3)
         if not result.ok:
             return f"kept {plan_model.rel(ws, path)}: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else 'git worktree remove failed'}"
         return f"removed {plan_model.rel(ws, path)}"
+

@@ -349,15 +349,43 @@ def test_a_damaged_integration_worktree_is_made_again(repo):
     write_plan(repo, [{"id": "a"}, {"id": "b"}])
     ctx(repo, "setup", check=True)
     work(repo, "a", {"a.py": "a\n"})
-    merge(repo, "a")
+    merge(repo, "a", "--test", "true")  # a test runs in the integration worktree
     integration = repo / ".git/ctx/integration"
     git(repo, "worktree", "lock", "--reason", "initializing", str(integration))  # as a killed `worktree add` leaves it
     (integration / ".git").unlink()
     (integration / "half-written").write_text("x\n")
     work(repo, "b", {"b.py": "b\n"})
-    proc, out = merge(repo, "b")
+    proc, out = merge(repo, "b", "--test", "test -f b.py")
     assert out["merged"] == ["b"] and git(repo, "show", "main:b.py") == "b"
     assert not (integration / "half-written").exists()
+
+
+def test_a_merge_with_no_test_writes_no_files_and_makes_the_same_merge_commit(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "b"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    work(repo, "b", {"b.py": "b\n"})
+    before = git(repo, "rev-parse", "main")
+    proc, out = merge(repo, "a")
+    assert out["merged"] == ["a"] and not (repo / ".git/ctx/integration").exists()
+    parents = git(repo, "log", "-1", "--format=%P", "main").split()
+    assert parents == [before, out and git(repo, "rev-parse", "main^2")] and git(repo, "show", "main:a.py") == "a"
+    assert git(repo, "log", "-1", "--format=%s", "main") == "Merge feature/a: A"
+    proc, out = merge(repo, "b", "--test", "test -f a.py && test -f b.py")  # tested: in the integration worktree
+    assert out["merged"] == ["b"] and (repo / ".git/ctx/integration/b.py").is_file()
+    assert git(repo, "log", "-1", "--format=%s", "main") == "Merge feature/b: B"
+
+
+def test_work_already_cherry_picked_into_the_base_is_recorded_not_merged_again(repo):
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"a.py": "a\n"})
+    git(repo, "commit", "-q", "--allow-empty", "-m", "other work")
+    git(repo, "cherry-pick", "feature/a")
+    before = git(repo, "rev-parse", "main")
+    proc = ctx(repo, "merge", "a")
+    assert proc.returncode == 0 and "already in main (merge adds nothing)" in proc.stdout
+    assert git(repo, "rev-parse", "main") == before and front(repo, "a")["merge_commit"] == before
 
 
 def _group_alive(pgid: int) -> bool:
@@ -416,21 +444,22 @@ def test_a_ref_lock_left_by_a_git_killed_while_moving_the_base_is_cleared_by_the
     assert not (repo / ".git/refs/heads/main.lock").exists()
 
 
-def test_the_caller_hears_of_each_advance_before_the_worktree_is_released(repo):
+def test_the_caller_hears_of_each_merge_before_the_next_one_starts(repo):
     from ctx import merge as merge_model
     from ctx.workspace import Workspace
 
-    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    write_plan(repo, [{"id": "a"}, {"id": "b"}, {"id": "c", "dependencies": ["a"]}])
     ctx(repo, "setup", check=True)
     work(repo, "a", {"a.py": "A = 1\n"})
+    work(repo, "b", {"b.py": "B = 1\n"})
     seen = []
 
-    def advanced(task_id, commit):  # what a waiting dependent finds at this moment
+    def merged(task_id, commit):  # what a waiting dependent finds at this moment
         seen.append((task_id, commit, git(repo, "rev-parse", "main"), front(repo, task_id).get("merged") is not None,
-                     (repo / "worktrees" / task_id).is_dir()))
+                     (repo / "worktrees" / task_id).exists(), front(repo, "b").get("merged") is not None))
 
-    report = merge_model.merge(Workspace.find(repo), ["a"], echo=lambda _: None, on_advanced=advanced)
-    assert report.merged == ["a"]
-    [(task_id, commit, main, recorded, worktree_kept)] = seen
-    assert task_id == "a" and commit == main == git(repo, "rev-parse", "main") and recorded and worktree_kept
-    assert not (repo / "worktrees/a").exists()  # released right after
+    report = merge_model.merge(Workspace.find(repo), ["a", "b"], echo=lambda _: None, on_merged=merged)
+    assert report.merged == ["a", "b"]
+    (a, commit, main, recorded, worktree_left, b_merged), _ = seen
+    assert a == "a" and commit == main != git(repo, "rev-parse", "main") and recorded
+    assert not worktree_left and not b_merged  # parked for a dependent, before b's merge began

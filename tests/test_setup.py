@@ -196,6 +196,18 @@ def half_made(repo, tid):
     (repo / "worktrees" / tid / "README.md").write_text("# project\n")
 
 
+def test_a_worktree_whose_git_file_was_never_written_is_made_again(repo):
+    """SIGKILL inside `git worktree add` just after it created the worktree's .git file, before writing it."""
+    write_plan(repo, [{"id": "a"}])
+    half_made(repo, "a")
+    (repo / "worktrees/a/README.md").unlink()
+    (repo / "worktrees/a/.git").write_text("")
+    out = setup(repo)
+    assert "repaired" in next(line for line in out.splitlines() if line.startswith("a "))
+    assert git(repo / "worktrees/a", "status", "--porcelain") == ""
+    assert git(repo / "worktrees/a", "ls-files") == "README.md\napp.py"
+
+
 def doctor_check(repo, name):
     checks = json.loads(ctx(repo, "doctor", "--json").stdout)["checks"]
     return next(c for c in checks if c["name"] == name)
