@@ -14,8 +14,9 @@ SKIP_PREFIXES = ("worktrees/", ".parallel/", ".git/")
 def to_copy(root: Path) -> list[str]:
     """Untracked files to copy, relative to root: .env files and what .worktreeinclude matches."""
     # Only ignored ones: an .env that git would show could be committed by an agent's `git add -A`.
-    ignored = git.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", *ALWAYS, cwd=root)
-    found = git.zsplit(ignored.stdout)
+    present = [name for name in ALWAYS if (root / name).is_file()]
+    found = git.zsplit(git.run("ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--", *present,
+                               cwd=root).stdout) if present else []
     include = root / ".worktreeinclude"
     if include.is_file():
         listed = git.run("ls-files", "-z", "--others", "--ignored", f"--exclude-from={include}", cwd=root).stdout

@@ -77,6 +77,11 @@ def zsplit(text: str) -> list[str]:
 
 def main_checkout(cwd: Path | str) -> Path:
     """The main checkout's top folder, from the main checkout or from any of its worktrees."""
+    return repository(cwd)[0]
+
+
+def repository(cwd: Path | str) -> tuple[Path, Path]:
+    """(the main checkout's top folder, the common git folder), from the main checkout or any worktree."""
     res = run("rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel",
               cwd=cwd, check=False)
     if not res.ok:
@@ -85,9 +90,9 @@ def main_checkout(cwd: Path | str) -> Path:
     lines = res.stdout.splitlines()
     common = Path(lines[0])
     if common.name == ".git":
-        return common.parent
+        return common.parent, common
     # A worktree of a repository whose .git is elsewhere: fall back to this checkout's top.
-    return Path(lines[1]) if len(lines) > 1 else Path(cwd)
+    return (Path(lines[1]) if len(lines) > 1 else Path(cwd)), common
 
 
 def current_branch(cwd: Path | str) -> str | None:

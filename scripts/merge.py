@@ -54,6 +54,7 @@ class Outcome:
     """One attempt at one task: the tested commit, or why not."""
 
     commit: str | None = None
+    tree: str | None = None  # the merged commit's tree
     reason: str | None = None
     conflicts: list[str] = field(default_factory=list)
     test_failed: bool = False
@@ -142,7 +143,8 @@ def _merge_in(where: Path, task: Task, tip: str, squash: bool) -> Outcome:
     else:
         res = git.run("merge", "--no-ff", "--no-edit", "-m", _message(task, squash), tip, cwd=where, check=False)
     if res.ok:
-        return Outcome(commit=git.rev("HEAD", where))
+        made = git.run("rev-parse", "HEAD", "HEAD^{tree}", cwd=where).stdout.split()
+        return Outcome(commit=made[0], tree=made[1])
     files = git.zsplit(git.run("diff", "--name-only", "-z", "--diff-filter=U", cwd=where, check=False).stdout)
     git.run("merge", "--abort", cwd=where, check=False)
     if files:
@@ -162,7 +164,7 @@ def _merge_in_memory(ws: Workspace, task: Task, old: str, tip: str, squash: bool
         return Outcome(conflicts=list(dict.fromkeys(files))) if files else None
     parents = ["-p", old] if squash else ["-p", old, "-p", tip]
     made = git.run("commit-tree", tree, *parents, "-m", _message(task, squash), cwd=ws.root, check=False)
-    return Outcome(commit=made.out) if made.ok and made.out else None
+    return Outcome(commit=made.out, tree=tree) if made.ok and made.out else None
 
 
 def _commands(task: Task, test_cmd: str | None) -> list[str]:
@@ -246,7 +248,11 @@ def _stop_orphan_test(ws: Workspace, pgid: object) -> None:
 
 
 def _on_base(ws: Workspace, base: str) -> bool:
-    return git.current_branch(ws.root) == base
+    """Is the main checkout on the base branch? Read from its HEAD file, as git itself would."""
+    try:
+        return (ws.git_dir() / "HEAD").read_text().strip() == f"ref: refs/heads/{base}"
+    except OSError:
+        return git.current_branch(ws.root) == base
 
 
 def _bring_checkout(ws: Workspace, old: str, new: str) -> str | None:
@@ -431,30 +437,21 @@ def _plan_base(ws: Workspace) -> str:
     return worktrees.base_branch(ws, plan_model.load(ws, check=False))
 
 
-def _adds_nothing(ws: Workspace, task: Task, tip: str, old: str, merged: Outcome) -> str | None:
-    """Is the task's work already in the base (merged by hand, squashed, cherry-picked)? The check's name."""
-    if merged.commit is not None:
-        trees = git.run("rev-parse", f"{merged.commit}^{{tree}}", f"{old}^{{tree}}", cwd=ws.root, check=False)
-        if trees.ok and len(set(trees.stdout.split())) == 1:
-            return "merge adds nothing"
-    if integration.patch_ids_match(ws.root, tip, old):
-        return "patch-id match"
-    return None
-
-
 def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, commands: list[str]) -> Outcome:
     for _ in range(3):
-        old = git.rev(f"refs/heads/{base}", ws.root)
+        old, old_tree = git.run("rev-parse", f"refs/heads/{base}", f"refs/heads/{base}^{{tree}}", cwd=ws.root).stdout.split()
         oplog.write(ws, "merge", "merging", task=task.id, base=base, old=old, tip=tip)
         oplog.fault("merge:merging")
         merged = None if commands else _merge_in_memory(ws, task, old, tip, squash)
         if merged is None:  # a test needs the merged files (or this git has no merge-tree --write-tree)
             merged = _merge_in(_integration_tree(ws, old), task, tip, squash)
-        if merged.commit is not None or merged.conflicts:
-            already = _adds_nothing(ws, task, tip, old, merged)
-            if already:
-                oplog.clear(ws, "merge")
-                return Outcome(already=already)
+        # already in the base (merged by hand, squashed, reverted): the merge adds nothing; cherry-picked,
+        # then changed on both sides: the conflict is with the task's own commits
+        already = "merge adds nothing" if merged.tree == old_tree else \
+            "patch-id match" if merged.conflicts and integration.patch_ids_match(ws.root, tip, old) else None
+        if already:
+            oplog.clear(ws, "merge")
+            return Outcome(already=already)
         if merged.commit is None:
             oplog.clear(ws, "merge")
             return merged

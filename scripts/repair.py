@@ -11,7 +11,6 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from . import git, journal, pool, registry
@@ -85,15 +84,10 @@ def wait_for_users(path: Path, timeout: float = 60.0) -> list[int]:
     return left
 
 
-@lru_cache(maxsize=8)
-def _common_dir(ws: Workspace) -> Path:
-    return ws.git_dir()
-
-
 def clear_stale_ref_lock(ws: Workspace, branch: str, age: float = 5.0) -> None:
     """Remove refs/heads/<branch>.lock when a killed git left it: git holds one for milliseconds, and
     ctx creates task branches only under its own git lock."""
-    lock = _common_dir(ws) / "refs" / "heads" / f"{branch}.lock"
+    lock = ws.git_dir() / "refs" / "heads" / f"{branch}.lock"
     try:
         if time.time() - lock.stat().st_mtime > age:
             lock.unlink()

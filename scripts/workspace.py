@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import git
@@ -14,10 +14,12 @@ EXCLUDED = (".parallel/", "worktrees/", ".env.ctx")
 @dataclass(frozen=True)
 class Workspace:
     root: Path  # the main checkout
+    common: Path | None = field(default=None, compare=False)  # the common git folder, once known
 
     @classmethod
     def find(cls, cwd: Path | str | None = None) -> "Workspace":
-        return cls(git.main_checkout(Path(cwd) if cwd else Path.cwd()).resolve())
+        root, common = git.repository(Path(cwd) if cwd else Path.cwd())
+        return cls(root.resolve(), common)
 
     @property
     def parallel(self) -> Path:
@@ -63,7 +65,11 @@ class Workspace:
         return self.worktrees / task_id
 
     def git_dir(self) -> Path:
-        return Path(git.out("rev-parse", "--path-format=absolute", "--git-common-dir", cwd=self.root))
+        """The common git folder (`.git` of the main checkout); it does not move while ctx runs."""
+        if self.common is None:
+            object.__setattr__(self, "common", Path(git.out("rev-parse", "--path-format=absolute",
+                                                              "--git-common-dir", cwd=self.root)))
+        return self.common
 
     def ensure_excluded(self) -> None:
         """Keep ctx's state out of `git status` via .git/info/exclude (never .gitignore)."""
