@@ -119,7 +119,8 @@ def _integration_tree(ws: Workspace, at: str) -> Path:
             if path.exists():
                 shutil.rmtree(path)
             git.run("worktree", "prune", cwd=ws.root)
-            git.run("worktree", "add", "-q", "--detach", "--force", str(path), at, cwd=ws.root, retries=3)
+            git.run(*worktrees.parallel_checkout(ws), "worktree", "add", "-q", "--detach", "--force", str(path), at,
+                    cwd=ws.root, retries=3)
         admin = _admin_of(path)
     try:
         on_branch = admin is None or (admin / "HEAD").read_text().startswith("ref:")

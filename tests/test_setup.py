@@ -336,3 +336,16 @@ def test_a_parked_worktree_changed_since_parking_is_left_alone(repo):
     assert "created" in next(line for line in out.splitlines() if line.startswith("b "))
     assert (slot / "app.py").read_text() == "# edited after parking\n"
     assert git(repo / "worktrees/b", "status", "--porcelain") == ""
+
+
+def test_fresh_worktrees_use_gits_parallel_checkout_unless_the_repository_configures_it(repo):
+    from ctx import worktrees
+    from ctx.workspace import Workspace
+
+    ws = Workspace.find(repo)
+    assert worktrees.parallel_checkout(ws) == ["-c", f"checkout.workers={os.cpu_count() or 2}"]
+    git(repo, "config", "checkout.workers", "1")
+    assert worktrees.parallel_checkout(ws) == []
+    write_plan(repo, [{"id": "a"}])
+    setup(repo)
+    assert git(repo / "worktrees/a", "status", "--porcelain") == ""
