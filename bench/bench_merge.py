@@ -1,6 +1,9 @@
-"""`ctx merge --test CMD` of independent tasks: merged and tested in a private integration worktree,
-then a compare-and-swap of the base, against `git merge --no-ff` of each branch in the checkout itself
-followed by the same test (no safety: what a merge script does).
+"""`ctx merge` of independent tasks, against `git merge --no-ff` of each branch in the checkout itself
+(no safety: what a merge script does), with and without a test after each merge.
+
+With `--test CMD` each task is merged and tested in a private integration worktree; without a test it is
+merged in memory (`git merge-tree`, `git commit-tree`). Either way the base then moves with a
+compare-and-swap and the checkout follows.
 
 Run: python bench/bench_merge.py [--tasks 8] [--files 2000] [--runs 3]
 """
@@ -43,26 +46,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     ids = [f"task-{n:02d}" for n in range(args.tasks)]
-    t_ctx, t_loop = [], []
-    for _ in range(args.runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "a").mkdir()
-            (Path(tmp) / "b").mkdir()
-            repo = prepare(Path(tmp) / "a", args.files, ids)
-            start = time.perf_counter()
-            sh([sys.executable, "-m", "ctx", "merge", "--all", "--test", TEST], repo)
-            t_ctx.append(time.perf_counter() - start)
-            loop = prepare(Path(tmp) / "b", args.files, ids)
-            start = time.perf_counter()
-            for tid in ids:
-                sh(["git", "merge", "-q", "--no-ff", "--no-edit", f"feature/{tid}"], loop)
-                sh(TEST, loop, shell=True)
-            t_loop.append(time.perf_counter() - start)
-    c, b = median(t_ctx), median(t_loop)
     print(f"{today()} {machine()}")
-    print(f"{args.tasks} tasks, {args.files} files, median of {args.runs}: ctx merge --test {c:.2f} s "
-          f"({c / args.tasks:.2f} s a task); git merge + test in the checkout {b:.2f} s; ratio {c / b:.1f}x")
-
+    print(f"{args.tasks} tasks, {args.files} files, median of {args.runs}")
+    print("| test | ctx merge | per task | git merge loop | ratio |\n|---|---|---|---|---|")
+    for test in (TEST, None):
+        t_ctx, t_loop = [], []
+        for _ in range(args.runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "a").mkdir()
+                (Path(tmp) / "b").mkdir()
+                repo = prepare(Path(tmp) / "a", args.files, ids)
+                start = time.perf_counter()
+                sh([sys.executable, "-m", "ctx", "merge", "--all", *(["--test", test] if test else [])], repo)
+                t_ctx.append(time.perf_counter() - start)
+                loop = prepare(Path(tmp) / "b", args.files, ids)
+                start = time.perf_counter()
+                for tid in ids:
+                    sh(["git", "merge", "-q", "--no-ff", "--no-edit", f"feature/{tid}"], loop)
+                    if test:
+                        sh(test, loop, shell=True)
+                t_loop.append(time.perf_counter() - start)
+        c, b = median(t_ctx), median(t_loop)
+        print(f"| {'`' + test + '`' if test else 'none'} | {c:.2f} s | {c / args.tasks:.2f} s | {b:.2f} s | {c / b:.1f}x |")
 
 if __name__ == "__main__":
     main()
