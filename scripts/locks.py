@@ -1,7 +1,9 @@
 """Cross-process locks under .parallel/locks/ (filelock: portable, released when a process dies).
 
 A lock held for long (the merge lock: merge, test and advance of the base) also leaves a small
-record beside it naming its holder, so that a waiting command can say who it waits for.
+record beside it naming its holder, so that a waiting command can say who it waits for. Threads of
+one process (`ctx run`'s loop, setup and merge) queue on a thread lock first, which hands over the
+moment it is released; only another process is waited for by polling the file lock.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +32,16 @@ class Holder:
 
     def __str__(self) -> str:
         return f"pid {self.pid} (`{self.command}`, since {self.since})"
+
+
+POLL = 0.01  # seconds between attempts on a file lock another process holds
+_threads: dict[str, threading.Lock] = {}
+_threads_guard = threading.Lock()
+
+
+def _thread_lock(path: Path) -> threading.Lock:
+    with _threads_guard:
+        return _threads.setdefault(str(path), threading.Lock())
 
 
 def _holder_file(ws: Workspace, name: str) -> Path:
@@ -69,9 +82,17 @@ def lock(ws: Workspace, name: str, timeout: float = 120, *, record: bool = False
     "merge" one merger per repository (recorded: pid, command, since)."""
     ws.locks.mkdir(parents=True, exist_ok=True)
     path = ws.locks / f"{name}.lock"
+    deadline = time.monotonic() + timeout
+    local = _thread_lock(path)
+    acquired = FileLock(str(path))
     try:
-        acquired = FileLock(str(path), timeout=timeout)
-        acquired.acquire()
+        if not local.acquire(timeout=timeout):
+            raise Timeout(str(path))
+        try:
+            acquired.acquire(timeout=max(0.0, deadline - time.monotonic()), poll_interval=POLL)
+        except BaseException:
+            local.release()
+            raise
     except Timeout:
         who = holder(ws, name) if record else None
         by = f"by {who}" if who else "by another ctx process"
@@ -87,3 +108,4 @@ def lock(ws: Workspace, name: str, timeout: float = 120, *, record: bool = False
         if record:
             _holder_file(ws, name).unlink(missing_ok=True)
         acquired.release()
+        local.release()

@@ -166,6 +166,38 @@ def test_an_agent_claims_only_the_task_its_first_prompt_names(repo, tmp_path):
     assert sorted(c["task"] for c in claims(repo).values()) == ["alpha", "beta"]
 
 
+def test_before_the_host_writes_the_agents_transcript_the_call_that_started_it_decides(repo, tmp_path):
+    """Claude Code may run a subagent's first tool call before writing its transcript; by then the
+    agent's .meta.json names the Agent call, which the session's transcript holds."""
+    session = tmp_path / "projects" / "-p" / "s1.jsonl"
+    subagents = session.parent / "s1" / "subagents"
+    subagents.mkdir(parents=True)
+    calls = [{"type": "tool_use", "id": f"toolu_{agent}", "name": "Agent",
+              "input": {"description": "Implement the task", "prompt": prompt, "subagent_type": "ctx:parallel-task-executor"}}
+             for agent, prompt in (("a1", f"Task alpha. Worktree: {wt(repo, 'alpha')}."), ("a2", "Task beta."))]
+    lines = [{"type": "user", "message": {"role": "user", "content": "/ctx:execute"}},
+             {"type": "assistant", "message": {"role": "assistant", "content": calls}},
+             {"type": "user", "message": {"role": "user", "content": [
+                 {"type": "tool_result", "tool_use_id": "toolu_a1", "content": "Task beta, says the result"}]}}]
+    session.write_text("".join(json.dumps(line) + "\n" for line in lines) + "x" * 200_000 + "\n")
+    for agent in ("a1", "a2"):
+        (subagents / f"agent-{agent}.meta.json").write_text(json.dumps(
+            {"agentType": "ctx:parallel-task-executor", "description": "Implement the task", "toolUseId": f"toolu_{agent}"}))
+    (subagents / "agent-a3.meta.json").write_text(json.dumps(  # its call is not in the transcript yet
+        {"agentType": "ctx:parallel-task-executor", "description": "Implement task beta", "toolUseId": "toolu_a3"}))
+
+    def start(task, agent):
+        answer = hook(repo, "Bash", {"command": f"ctx task start {task}"}, agent=agent, transcript=str(session))
+        return answer["permissionDecision"], answer["permissionDecisionReason"]
+
+    decision, reason = start("beta", "a1")
+    assert decision == "deny" and "names task alpha, not beta" in reason
+    decision, reason = start("alpha", "a3")  # the description is all there is: it names beta
+    assert decision == "deny" and "names task beta, not alpha" in reason
+    assert start("alpha", "a1")[0] == "allow"
+    assert start("beta", "a2")[0] == "allow"
+
+
 def test_an_agent_that_blocked_its_task_no_longer_holds_it(repo):
     assert bash(repo, "ctx task start beta", agent="a1") == "allow"
     ctx(repo, "task", "start", "beta", check=True)

@@ -56,24 +56,89 @@ def agent_of(data: dict) -> Agent | None:
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 
 
-def assignment(agent: Agent, task_ids: list[str]) -> set[str] | None:
-    """The tasks the agent's first prompt (written by the conversation that started it) names as
-    `Task <id>` or `worktrees/<id>`; None when its transcript cannot be read."""
-    if not agent.transcript or not _SAFE_NAME.match(agent.session) or not _SAFE_NAME.match(agent.agent_id):
-        return None
-    path = os.path.join(os.path.dirname(agent.transcript), agent.session, "subagents", f"agent-{agent.agent_id}.jsonl")
+_TAIL = 1 << 16  # bytes of the session's transcript read at a time, from its end
+_TAIL_MAX = 1 << 22  # and at most this much
+
+
+def _first_prompt(path: str, agent_id: str) -> str | None:
+    """The first message of a subagent's own transcript: the prompt that started it."""
     try:
         with open(path, encoding="utf-8") as fh:
             first = json.loads(fh.readline(1 << 20))
     except (OSError, ValueError):
         return None
     message = first.get("message") if isinstance(first, dict) else None
-    if first.get("type") != "user" or first.get("agentId") != agent.agent_id or not isinstance(message, dict):
+    if first.get("type") != "user" or first.get("agentId") != agent_id or not isinstance(message, dict):
         return None
     content = message.get("content")
     if isinstance(content, list):
         content = "\n".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
-    if not isinstance(content, str):
+    return content if isinstance(content, str) else None
+
+
+def _spawning_call(transcript: str, tool_use_id: str) -> str | None:
+    """The prompt and description of the Agent call `tool_use_id` in the session's transcript, read from
+    its end (the call that started a subagent is among the last lines written when the subagent acts)."""
+    needle = json.dumps(tool_use_id).encode()
+    try:
+        with open(transcript, "rb") as fh:
+            end = fh.seek(0, os.SEEK_END)
+            start = end
+            while start > 0 and end - start < _TAIL_MAX:
+                start = max(0, start - _TAIL)
+                fh.seek(start)
+                chunk = fh.read(end - start)
+                if needle in chunk:
+                    break
+            else:
+                return None
+    except OSError:
+        return None
+    for line in chunk.splitlines():
+        if needle not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message = entry.get("message") if isinstance(entry, dict) and entry.get("type") == "assistant" else None
+        blocks = message.get("content") if isinstance(message, dict) else None
+        for block in blocks if isinstance(blocks, list) else []:
+            if isinstance(block, dict) and block.get("type") == "tool_use" and block.get("id") == tool_use_id:
+                args = block.get("input") if isinstance(block.get("input"), dict) else {}
+                return "\n".join(v for v in (args.get("description"), args.get("prompt")) if isinstance(v, str))
+    return None
+
+
+def _started_with(agent: Agent) -> str | None:
+    """What the conversation that started the agent told it: the first line of the agent's own
+    transcript; while the host has not written that yet, the Agent call its `.meta.json` names, in the
+    session's transcript, else the call's description kept in that file."""
+    folder = os.path.join(os.path.dirname(agent.transcript), agent.session, "subagents")
+    prompt = _first_prompt(os.path.join(folder, f"agent-{agent.agent_id}.jsonl"), agent.agent_id)
+    if prompt is not None:
+        return prompt
+    try:
+        with open(os.path.join(folder, f"agent-{agent.agent_id}.meta.json"), encoding="utf-8") as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    call = meta.get("toolUseId")
+    found = _spawning_call(agent.transcript, call) if isinstance(call, str) and call else None
+    if found is not None:
+        return found
+    return meta.get("description") if isinstance(meta.get("description"), str) else None
+
+
+def assignment(agent: Agent, task_ids: list[str]) -> set[str] | None:
+    """The tasks the prompt that started the agent (written by the conversation that started it) names
+    as `Task <id>` or `worktrees/<id>`; None when it cannot be read."""
+    if not agent.transcript or not _SAFE_NAME.match(agent.session) or not _SAFE_NAME.match(agent.agent_id):
+        return None
+    content = _started_with(agent)
+    if content is None:
         return None
     return {tid for tid in task_ids if re.search(
         rf"(worktrees/|\btask[ :]+){re.escape(tid)}(?![A-Za-z0-9_-]|\.[A-Za-z0-9])", content, re.IGNORECASE)}

@@ -284,7 +284,8 @@ def test_an_executor_is_confined_to_its_own_task(claude, home, tmp_path):
     assert api.errors == []
     assert result["is_error"] is False, result
     denied = result["permission_denials"]
-    assert [d["tool_name"] for d in denied] == ["Bash", "Write", "Write", "Edit", "Write", *["Bash"] * 6]
+    # every attempt is denied (the host does not always list its denials in the order they happened)
+    assert sorted(d["tool_name"] for d in denied) == sorted(["Bash", "Write", "Write", "Edit", "Write", *["Bash"] * 6])
     assert denied[0]["tool_input"]["command"] == "ctx task start beta"
     # no trace: no file written, main and beta's branch where they were, beta's status untouched
     assert not (repo / "pwned.py").exists() and not (beta / "pwned.py").exists()
