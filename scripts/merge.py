@@ -434,6 +434,15 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
     return done
 
 
+def recover_interrupted(ws: Workspace, echo: Echo = print, wait: float = WAIT) -> list[str]:
+    """Finish or roll back a merge a killed process left, if any (under the merge lock): before a
+    command looks at the base or the checkout, which a merge killed half-way leaves out of step."""
+    if oplog.read(ws, "merge") is None:
+        return []
+    with locks.lock(ws, "merge", timeout=wait, record=True):
+        return recover(ws, echo)
+
+
 def _plan_base(ws: Workspace) -> str:
     return worktrees.base_branch(ws, plan_model.load(ws, check=False))
 

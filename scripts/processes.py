@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -128,3 +129,12 @@ def wait_for_git(folder: Path, seconds: float = 10.0) -> None:
     end = time.monotonic() + seconds
     while git_running_in(folder) and time.monotonic() < end:
         time.sleep(0.02)
+
+
+GUARD = Path(__file__).with_name("agent_guard.py")
+
+
+def guarded(command: list[str], exit_file: Path) -> list[str]:
+    """The argv that runs `command` under agent_guard.py: stopped when this process dies (even by kill -9);
+    how it ended is written to exit_file."""
+    return [sys.executable, "-I", "-S", str(GUARD), str(exit_file), str(os.getpid()), "--", *command]

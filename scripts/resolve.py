@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import agents, git, plan as plan_model, tasks, worktrees
+from . import agents, git, plan as plan_model, processes, runstate, tasks, worktrees
 from .errors import CtxError, data_error
 from .workspace import Workspace
 
@@ -154,7 +154,13 @@ def _run_agent(ws: Workspace, task_id: str, prep: Preparation, files: list[str],
     with open(ws.logs / f"{task_id}.log", "a") as log:
         log.write(f"--- ctx: conflict resolution for {task_id} started {tasks.now()} ({', '.join(files)}) ---\n")
         log.flush()
-        proc = subprocess.Popen(argv, shell=shell, cwd=prep.worktree, env=env, stdout=log, stderr=subprocess.STDOUT,
+        # under the same guard as ctx run's agents: it stops the agent when ctx dies, even by kill -9
+        # (the parent-death signal follows this thread, which waits for the agent below)
+        command = ["/bin/sh", "-c", argv] if shell else list(argv)
+        exit_file = runstate.exit_file(ws, task_id, "resolve")
+        exit_file.parent.mkdir(parents=True, exist_ok=True)
+        exit_file.unlink(missing_ok=True)
+        proc = subprocess.Popen(processes.guarded(command, exit_file), cwd=prep.worktree, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout if timeout else None
         try:
@@ -162,6 +168,9 @@ def _run_agent(ws: Workspace, task_id: str, prep: Preparation, files: list[str],
                 if (stop and stop()) or (deadline and time.monotonic() > deadline):
                     return None
                 time.sleep(0.05)
+            ended = runstate.agent_exit(ws, task_id, "resolve")
+            if ended is not None and ended.exit is not None:
+                return ended.exit if ended.exit >= 0 else 128 - ended.exit
             return proc.returncode
         finally:
             try:

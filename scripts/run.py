@@ -15,7 +15,6 @@ import secrets
 import selectors
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ from .workspace import Workspace
 
 INTERRUPTED = "interrupted"
 GRACE = 3.0
-GUARD = Path(__file__).with_name("agent_guard.py")
 RETRIED = (INTERRUPTED, "timed out")
 
 
@@ -156,6 +154,12 @@ class Runner:
             raise CtxError(f"tasks already in progress: {', '.join(stuck)} (another run, or one that was killed)",
                            hint="ctx run --resume carries on from where it stopped")
         runstate.claim(self.ws, tasks.now())
+        if self.mode == "merge":  # a merge killed half-way leaves the base and the checkout out of step
+            ids = {task.id for task in plan.tasks}
+            for line in merge_model.recover_interrupted(self.ws, echo=lambda _: None):
+                task_id, _, what = line.partition(": ")
+                if task_id in ids:
+                    self._show(task_id, "recovered", what)
         self.base = preflight(self.ws, plan, self.mode)
         if resume:
             for task in plan.tasks:
@@ -223,8 +227,7 @@ class Runner:
     def _spawn(self, task_id: str, kind: str, command: list[str], cwd: Path, env: dict[str, str],
                log: IO, exit_file: Path) -> subprocess.Popen:
         exit_file.unlink(missing_ok=True)
-        guard = [sys.executable, "-I", "-S", str(GUARD), str(exit_file), str(os.getpid()), "--", *command]
-        return subprocess.Popen(guard, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(processes.guarded(command, exit_file), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
 
     def _start(self, plan: plan_model.Plan, task_id: str) -> None:

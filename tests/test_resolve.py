@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import yaml
 
-from helpers import ctx, git, write_plan
+from helpers import ctx, git, processes_with, write_plan
 
 AGENT = r'''
 import os, pathlib, subprocess, sys
@@ -33,6 +36,9 @@ elif how == "markers":
     commit("Merge main, markers and all")
 elif how == "fail":
     sys.exit(1)
+elif how == "hang":
+    import time
+    time.sleep(120)
 '''
 
 
@@ -67,6 +73,27 @@ def test_conflict_resolved_by_the_agent_is_tested_and_merged(repo, tmp_path):
     for tid in ("one", "two", "three"):
         assert front(repo, tid)["status"] == "completed" and front(repo, tid)["merged"], tid
     assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_a_resolving_agent_does_not_outlive_a_run_killed_with_kill_9(repo, tmp_path):
+    script = tmp_path / "agent.py"
+    script.write_text(AGENT)
+    record = tmp_path / "record.txt"
+    write_plan(repo, [{"id": "one"}, {"id": "two"}, {"id": "three"}])
+    run = subprocess.Popen([sys.executable, "-m", "ctx", "run", "--merge", "--jobs", "2", "--agent",
+                            f"{sys.executable} {script} {record}"], cwd=repo, env=dict(os.environ, HOW="hang"),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while not record.exists() and time.time() < deadline and run.poll() is None:
+        time.sleep(0.05)
+    assert record.exists(), "no resolving agent started"
+    assert processes_with(str(script))  # the resolving agent is at work
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    deadline = time.time() + 10
+    while processes_with(str(script)) and time.time() < deadline:
+        time.sleep(0.05)
+    assert processes_with(str(script)) == []
 
 
 def test_failed_resolution_blocks_the_task_keeps_its_worktree_and_others_merge(repo, tmp_path):
