@@ -48,6 +48,7 @@ def one_run(agent: str, jobs: int, pythonpath: str | None) -> float:
                               cwd=repo, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    os.sync()  # and the removal of this run's files, before the next run starts
     return wall
 
 

@@ -257,9 +257,14 @@ def _on_base(ws: Workspace, base: str) -> bool:
 
 
 def _bring_checkout(ws: Workspace, old: str, new: str) -> str | None:
-    """Move the main checkout's index and files from old to new; why not (nothing changed then), or None."""
-    git.run("update-index", "-q", "--refresh", cwd=ws.root, check=False)
+    """Move the main checkout's index and files from old to new; why not (nothing changed then), or None.
+
+    read-tree checks every path before it writes any; when it refuses, the index's stat data may only
+    be out of date (a file touched, not changed), so it is refreshed and read-tree tries once more."""
     res = git.run("read-tree", "-m", "-u", old, new, cwd=ws.root, check=False)
+    if not res.ok:
+        git.run("update-index", "-q", "--refresh", cwd=ws.root, check=False)
+        res = git.run("read-tree", "-m", "-u", old, new, cwd=ws.root, check=False)
     if res.ok:
         return None
     lines = [line.strip() for line in res.stderr.splitlines() if line.strip()]
@@ -447,9 +452,25 @@ def _plan_base(ws: Workspace) -> str:
     return worktrees.base_branch(ws, plan_model.load(ws, check=False))
 
 
-def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, commands: list[str]) -> Outcome:
-    for _ in range(3):
-        old, old_tree = git.run("rev-parse", f"refs/heads/{base}", f"refs/heads/{base}^{{tree}}", cwd=ws.root).stdout.split()
+def _tips(ws: Workspace, branch: str, base: str) -> tuple[str, str, str] | None:
+    """(the branch's tip, the base's tip, the base's tree), in one git call; None when the branch is gone
+    (the base was checked before)."""
+    res = git.run("rev-parse", f"refs/heads/{branch}", f"refs/heads/{base}", f"refs/heads/{base}^{{tree}}",
+                  cwd=ws.root, check=False)
+    found = res.stdout.split()
+    return (found[0], found[1], found[2]) if res.ok and len(found) == 3 else None
+
+
+def _base_tip(ws: Workspace, base: str) -> tuple[str, str]:
+    old, tree = git.run("rev-parse", f"refs/heads/{base}", f"refs/heads/{base}^{{tree}}", cwd=ws.root).stdout.split()
+    return old, tree
+
+
+def _attempt(ws: Workspace, task: Task, tip: str, base: str, squash: bool, commands: list[str],
+             first: tuple[str, str]) -> Outcome:
+    """Merge, test and advance; `first`: the base's tip and tree as just read (read again on a retry)."""
+    for attempt in range(3):
+        old, old_tree = first if attempt == 0 else _base_tip(ws, base)
         oplog.write(ws, "merge", "merging", task=task.id, base=base, old=old, tip=tip)
         oplog.fault("merge:merging")
         merged = None if commands else _merge_in_memory(ws, task, old, tip, squash)
@@ -524,20 +545,19 @@ def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_merged=
         if waiting:
             report.skipped[task.id] = f"waits for {', '.join(waiting)} to be merged first"
             continue
-        tip = git.rev(f"refs/heads/{task.branch}", ws.root)
-        if not tip:
+        tips = _tips(ws, task.branch, base)
+        if tips is None:
             report.skipped[task.id] = f"no branch {task.branch}"
             continue
-        contained = git.is_ancestor(tip, base, ws.root)
-        if contained and _never_moved(ws, task.branch):
-            reason = f"{task.branch} has no commits of its own: nothing to merge (was the work committed?)"
-            _block(ws, report, task.id, reason, echo)
-            continue
-        already = "ancestor" if contained else None  # e.g. merged by hand before
-        if already is None:
-            commands = _commands(task, test_cmd)
-            outcome = _attempt(ws, task, tip, base, squash, commands)
-            already = outcome.already
+        tip = tips[0]
+        outcome = _attempt(ws, task, tip, base, squash, _commands(task, test_cmd), tips[1:])
+        already = outcome.already
+        if already and git.is_ancestor(tip, base, ws.root):  # e.g. merged by hand before
+            if _never_moved(ws, task.branch):
+                reason = f"{task.branch} has no commits of its own: nothing to merge (was the work committed?)"
+                _block(ws, report, task.id, reason, echo)
+                continue
+            already = "ancestor"
         if already is None:
             if outcome.conflicts:
                 report.conflicts[task.id] = outcome.conflicts

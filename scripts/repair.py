@@ -95,18 +95,22 @@ def clear_stale_ref_lock(ws: Workspace, branch: str, age: float = 5.0) -> None:
         pass
 
 
-def _owned_elsewhere(ws: Workspace) -> set[Path]:
-    """Worktree folders a live ctx setup is working on now."""
+def owned_elsewhere(ws: Workspace) -> set[Path]:
+    """Worktree folders a live ctx setup is working on now. Read it before the worktree registrations:
+    a setup that finishes in between then shows as finished in them, not as half-made."""
     return {Path(os.path.realpath(e.path)) for e in journal.entries(ws) if e.owner_alive()}
 
 
-def findings(ws: Workspace, base: str | None = None, regs: pool.Regs | None = None) -> list[Finding]:
+def findings(ws: Workspace, base: str | None = None, regs: pool.Regs | None = None,
+             stranded: list[Path] | None = None, busy: set[Path] | None = None) -> list[Finding]:
     """What a killed setup or git left behind, and what the next ctx setup will do about it.
-    `regs`: the worktree registrations when the caller has just read them."""
+    `busy`, `regs`, `stranded`: what owned_elsewhere() returned, then the worktree registrations and
+    stranded pool slots read after it, when the caller has them (all three, or none)."""
     found: list[Finding] = []
-    busy = _owned_elsewhere(ws)
+    if busy is None or regs is None:
+        busy = owned_elsewhere(ws)
+        regs = registry.by_path(ws.root)
     seen: set[Path] = set()
-    regs = registry.by_path(ws.root) if regs is None else regs
     for entry in journal.entries(ws):
         path = Path(os.path.realpath(entry.path))
         if entry.owner_alive():
@@ -138,7 +142,7 @@ def findings(ws: Workspace, base: str | None = None, regs: pool.Regs | None = No
             else:
                 found.append(Finding(path, f"locked by a process that is gone ({reg.locked})", UNLOCK,
                                      task_id))
-    for slot in pool.stranded(ws, base, regs):
+    for slot in pool.stranded(ws, base, regs) if stranded is None else stranded:
         found.append(Finding(slot, "parked worktree whose HEAD is on no branch (commits made after it was parked)",
                              f"{KEEP}: save its commits with git -C {slot} branch NAME; the pool then uses it again"))
     for lock in _index_locks(ws):
@@ -163,15 +167,17 @@ def _index_locks(ws: Workspace) -> list[Path]:
     return [p for p in [common / "index.lock", *(common / "worktrees").glob("*/index.lock")] if p.exists()]
 
 
-def repair(ws: Workspace, base: str | None, regs: pool.Regs) -> tuple[dict[str, str], bool]:
-    """Finish what killed setups left. Caller holds the git lock and has just read `regs`.
+def repair(ws: Workspace, base: str | None, busy: set[Path], regs: pool.Regs,
+           stranded: list[Path]) -> tuple[dict[str, str], bool]:
+    """Finish what killed setups left. Caller holds the git lock and has just read, in this order, what
+    live setups own (owned_elsewhere), the registrations and the stranded pool slots.
 
     Returns task id -> "repaired" (set up again by this run) or the reason it was kept, and whether
     any worktree registration changed (then `regs` is out of date).
     """
     result: dict[str, str] = {}
     prune = changed = False
-    for finding in findings(ws, base, regs):
+    for finding in findings(ws, base, regs, stranded, busy):
         if finding.task_id is None and finding.action not in (PRUNE, UNLOCK):
             continue  # an index.lock (doctor only names it) or a parked worktree kept for its commits
         if finding.action.startswith(KEEP):

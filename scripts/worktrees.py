@@ -91,12 +91,15 @@ def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Regis
     holder = next((r for r in regs.values() if r.branch == task.branch), None)
     if holder is not None:
         return SetupOutcome(task.id, "skipped", f"{task.branch} is checked out at {holder.path}", path)
-    if git.rev(f"refs/heads/{task.branch}", ws.root) is not None:
+    repair.clear_stale_ref_lock(ws, task.branch)
+    made = git.run("branch", "--no-track", task.branch, base, cwd=ws.root, check=False, retries=5)
+    if made.ok:
+        detail = f"{rel} on {task.branch} from {base}"
+    elif "already exists" in made.stderr:
         detail = f"{rel} on existing {task.branch}"
     else:
-        repair.clear_stale_ref_lock(ws, task.branch)
-        git.run("branch", "--no-track", task.branch, base, cwd=ws.root, retries=5)
-        detail = f"{rel} on {task.branch} from {base}"
+        lines = made.stderr.strip().splitlines()
+        raise CtxError(f"git branch {task.branch} failed: {lines[-1] if lines else 'exit ' + str(made.returncode)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     entry = journal.begin(ws, task.id, path, task.branch)
     if slots and pool.claim(ws, slots, path):
@@ -223,12 +226,14 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
     cap = int(config.load(ws).get("pool_size") or 0)
     work: list[Job] = []
     with locks.lock(ws, "git"):
+        busy = repair.owned_elsewhere(ws)  # first: see repair.owned_elsewhere
         regs = registry.by_path(ws.root)
-        repaired, changed = repair.repair(ws, base, regs)
+        parked, stranded = pool.sort(ws, base, regs)
+        repaired, changed = repair.repair(ws, base, busy, regs, stranded)
         if changed:
             regs = registry.by_path(ws.root)
-        busy = {Path(os.path.realpath(e.path)) for e in journal.entries(ws) if e.owner_alive()}
-        slots = pool.parked(ws, base, regs) if use_pool and cap > 0 and ready else []
+            parked = pool.parked(ws, base, regs)
+        slots = parked if use_pool and cap > 0 and ready else []
         slots = pool.usable(slots, len(ready), jobs or jobs_default()) if slots else []
         for task in ready:
             placed = _place(ws, task, base, regs, slots, repaired, busy)

@@ -463,3 +463,16 @@ def test_the_caller_hears_of_each_merge_before_the_next_one_starts(repo):
     (a, commit, main, recorded, worktree_left, b_merged), _ = seen
     assert a == "a" and commit == main != git(repo, "rev-parse", "main") and recorded
     assert not worktree_left and not b_merged  # parked for a dependent, before b's merge began
+
+
+def test_a_file_touched_but_not_changed_in_the_checkout_does_not_stop_the_merge(repo):
+    import os
+
+    write_plan(repo, [{"id": "a"}])
+    ctx(repo, "setup", check=True)
+    work(repo, "a", {"app.py": "def hello():\n    return 'a'\n"})
+    os.utime(repo / "app.py", (1_000_000_000, 1_000_000_000))  # same content, other stat data
+    proc, out = merge(repo, "a")
+    assert out["merged"] == ["a"], proc.stdout + proc.stderr
+    assert (repo / "app.py").read_text() == "def hello():\n    return 'a'\n"
+    assert git(repo, "status", "--porcelain") == ""

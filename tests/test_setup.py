@@ -144,11 +144,13 @@ def test_no_pool_and_unknown_ids(repo):
 
 
 def test_concurrent_setups_do_not_corrupt_git_metadata(repo):
-    write_plan(repo, [{"id": f"t{n}"} for n in range(8)])
-    procs = [subprocess.Popen(["python", "-m", "ctx", "setup", f"t{n}"], cwd=repo, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE) for n in range(8)]
-    assert all(p.wait() == 0 for p in procs)
-    assert git(repo, "worktree", "list", "--porcelain").count("branch refs/heads/feature/") == 8
+    """Eight setups at once, twice: none takes another's worktree, just finished, for one a kill left."""
+    write_plan(repo, [{"id": f"t{n}"} for n in range(16)])
+    for first in (0, 8):
+        procs = [subprocess.Popen(["python", "-m", "ctx", "setup", f"t{n}"], cwd=repo, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE) for n in range(first, first + 8)]
+        assert all(p.wait() == 0 for p in procs)
+        assert git(repo, "worktree", "list", "--porcelain").count("branch refs/heads/feature/") == first + 8
     assert subprocess.run(["git", "fsck", "--no-progress"], cwd=repo, capture_output=True).returncode == 0
 
 
