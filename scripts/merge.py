@@ -462,6 +462,7 @@ def _tips(ws: Workspace, branch: str, base: str) -> tuple[str, str, str] | None:
 
 
 def _base_tip(ws: Workspace, base: str) -> tuple[str, str]:
+    """(the base's tip, its tree), read again when the base moved during a merge."""
     old, tree = git.run("rev-parse", f"refs/heads/{base}", f"refs/heads/{base}^{{tree}}", cwd=ws.root).stdout.split()
     return old, tree
 

@@ -30,9 +30,13 @@ def sort(ws: Workspace, base: str | None = None, regs: Regs | None = None) -> tu
     on a branch or the base. Stranded: HEAD reachable from no branch and not from the base, kept."""
     found = slots(ws, regs)
     lost = registry.unreachable(ws.root, [r.head or "" for r in found.values()], base)
-    reusable = sorted(p for p, r in found.items() if r.locked is None and not r.prunable and p.is_dir()
-                      and r.head and r.head not in lost)
-    return reusable, sorted(p for p, r in found.items() if r.head in lost)
+    return sorted(_reusable(found, lost)), sorted(p for p, r in found.items() if r.head in lost)
+
+
+def _reusable(found: Regs, lost: set[str]) -> list[Path]:
+    """Of the pool's registrations: present, unlocked, and with a HEAD not among `lost`."""
+    return [p for p, r in found.items() if r.locked is None and not r.prunable and p.is_dir()
+            and r.head and r.head not in lost]
 
 
 def parked(ws: Workspace, base: str | None = None, regs: Regs | None = None) -> list[Path]:
@@ -57,8 +61,7 @@ def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str]) -> Pa
     """Detach a clean worktree and move it into the pool; None when the pool is full. `found`: the
     pool's registrations as read under the git lock (which the caller holds); `lost`: those of their
     HEADs on no branch, which do not count."""
-    if sum(1 for p, r in found.items() if r.locked is None and not r.prunable and p.is_dir()
-           and r.head and r.head not in lost) >= cap:
+    if len(_reusable(found, lost)) >= cap:
         return None
     ws.pool.mkdir(parents=True, exist_ok=True)
     used = {p.name for p in ws.pool.iterdir()}

@@ -169,9 +169,7 @@ def _run_agent(ws: Workspace, task_id: str, prep: Preparation, files: list[str],
                     return None
                 time.sleep(0.05)
             ended = runstate.agent_exit(ws, task_id, "resolve")
-            if ended is not None and ended.exit is not None:
-                return ended.exit if ended.exit >= 0 else 128 - ended.exit
-            return proc.returncode
+            return ended.code if ended is not None and ended.code is not None else proc.returncode
         finally:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # whatever it left running in its group

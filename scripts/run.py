@@ -566,8 +566,8 @@ class Runner:
         if run.proc is not None:
             code = run.proc.returncode
             ended = runstate.agent_exit(self.ws, run.task_id)
-            if ended is not None and ended.exit is not None:
-                code = ended.exit if ended.exit >= 0 else 128 - ended.exit
+            if ended is not None and ended.code is not None:
+                code = ended.code
             self._after_agent(run.task_id, code, run.base_tip)
             return
         ended = runstate.agent_exit(self.ws, run.task_id)  # adopted: its guard wrote how it ended

@@ -63,6 +63,13 @@ class AgentExit:
         """The agent ended on its own (not stopped by ctx or by ctx's death)."""
         return self.signal is None and self.exit is not None
 
+    @property
+    def code(self) -> int | None:
+        """The exit status as a shell reports it (128 + N when killed by signal N), None if never reaped."""
+        if self.exit is None:
+            return None
+        return self.exit if self.exit >= 0 else 128 - self.exit
+
 
 def run_file(ws: Workspace) -> Path:
     return ws.parallel / "run.json"
