@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_setup import make_repo, sh  # noqa: E402
-from common import machine, median, today  # noqa: E402
+from common import machine, median, scratch, today  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import write_plan  # noqa: E402
@@ -49,25 +48,27 @@ def main() -> None:
     print(f"{today()} {machine()}")
     print(f"{args.tasks} tasks, {args.files} files, median of {args.runs}")
     print("| test | ctx merge | per task | git merge loop | ratio |\n|---|---|---|---|---|")
-    for test in (TEST, None):
-        t_ctx, t_loop = [], []
-        for _ in range(args.runs):
-            with tempfile.TemporaryDirectory() as tmp:
-                (Path(tmp) / "a").mkdir()
-                (Path(tmp) / "b").mkdir()
-                repo = prepare(Path(tmp) / "a", args.files, ids)
+    with scratch() as folder:
+        for test in (TEST, None):
+            t_ctx, t_loop = [], []
+            for run in range(args.runs):
+                tmp = folder / f"{'test' if test else 'none'}-{run}"
+                (tmp / "a").mkdir(parents=True)
+                (tmp / "b").mkdir()
+                repo = prepare(tmp / "a", args.files, ids)
                 start = time.perf_counter()
                 sh([sys.executable, "-m", "ctx", "merge", "--all", *(["--test", test] if test else [])], repo)
                 t_ctx.append(time.perf_counter() - start)
-                loop = prepare(Path(tmp) / "b", args.files, ids)
+                loop = prepare(tmp / "b", args.files, ids)
                 start = time.perf_counter()
                 for tid in ids:
                     sh(["git", "merge", "-q", "--no-ff", "--no-edit", f"feature/{tid}"], loop)
                     if test:
                         sh(test, loop, shell=True)
                 t_loop.append(time.perf_counter() - start)
-        c, b = median(t_ctx), median(t_loop)
-        print(f"| {'`' + test + '`' if test else 'none'} | {c:.2f} s | {c / args.tasks:.2f} s | {b:.2f} s | {c / b:.1f}x |")
+            c, b = median(t_ctx), median(t_loop)
+            print(f"| {'`' + test + '`' if test else 'none'} | {c:.2f} s | {c / args.tasks:.2f} s | {b:.2f} s "
+                  f"| {c / b:.1f}x |")
 
 if __name__ == "__main__":
     main()

@@ -15,14 +15,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from bench_setup import ENV, make_repo  # noqa: E402
-from common import machine, today  # noqa: E402
+from common import machine, scratch, today  # noqa: E402
 from helpers import write_plan  # noqa: E402
 
 # 12 tasks: four chains of three (a -> b -> c), so the critical path is three agents long.
@@ -37,18 +36,17 @@ def critical_path(tasks: list[dict], seconds: float) -> float:
     return max(depth.values()) * seconds
 
 
-def one_run(agent: str, jobs: int, pythonpath: str | None) -> float:
+def one_run(agent: str, jobs: int, pythonpath: str | None, folder: Path) -> float:
     env = dict(ENV, PYTHONPATH=pythonpath) if pythonpath else ENV
-    with tempfile.TemporaryDirectory() as tmp:
-        repo = make_repo(Path(tmp), 200)
-        write_plan(repo, TASKS)
-        os.sync()  # write the new repository back first, so no run pays for the one before
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "ctx", "run", "--merge", "--jobs", str(jobs), "--agent", agent],
-                              cwd=repo, env=env, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    os.sync()  # and the removal of this run's files, before the next run starts
+    folder.mkdir()
+    repo = make_repo(folder, 200)
+    write_plan(repo, TASKS)
+    os.sync()  # write the new repository back first, so no run pays for the one before
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "ctx", "run", "--merge", "--jobs", str(jobs), "--agent", agent],
+                          cwd=repo, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return wall
 
 
@@ -71,15 +69,16 @@ def main() -> None:
     agent = f'sleep {args.seconds} && echo "$CTX_TASK_ID" > "$CTX_TASK_ID.txt" && git add -A && git commit -qm "$CTX_TASK_ID"'
     sequential = len(TASKS) * args.seconds
     best = critical_path(TASKS, args.seconds)
-    with tempfile.TemporaryDirectory() as old:
+    with scratch() as folder:
         versions = {"this checkout": None}
         if args.against:
-            versions[args.against] = extract(args.against, Path(old))
+            (folder / "old").mkdir()
+            versions[args.against] = extract(args.against, folder / "old")
         walls: dict[str, list[float]] = {name: [] for name in versions}
         loads = []
-        for _ in range(args.runs):
-            for name, path in versions.items():
-                walls[name].append(one_run(agent, args.jobs, path))
+        for n in range(args.runs):
+            for v, (name, path) in enumerate(versions.items()):
+                walls[name].append(one_run(agent, args.jobs, path, folder / f"run-{n}-{v}"))
                 loads.append(os.getloadavg()[0])
     print(f"# run benchmark — {today()} — {machine()}")
     print(f"{len(TASKS)} tasks (4 chains of 3), each agent {args.seconds:g} s, --jobs {args.jobs}, --merge; "

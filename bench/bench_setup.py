@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from common import machine, median, today  # noqa: E402
+from common import machine, median, scratch, today  # noqa: E402
 from helpers import write_plan  # noqa: E402
 
 ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="bench",
@@ -52,14 +50,23 @@ def make_repo(root: Path, files: int) -> Path:
 
 
 def reset(repo: Path) -> None:
-    """Remove every worktree, branch and ctx state so the next measurement starts cold."""
-    shutil.rmtree(repo / "worktrees", ignore_errors=True)
-    shutil.rmtree(repo / ".parallel", ignore_errors=True)
+    """Move every worktree and ctx state aside (see common.scratch: removing them now would slow the next
+    measurement's checkouts) and drop the branches, so the next measurement starts cold."""
+    for name in ("worktrees", ".parallel"):
+        if (repo / name).exists():
+            (repo / name).rename(aside(repo))
     sh(["git", "worktree", "prune"], repo)
     branches = subprocess.run(["git", "for-each-ref", "--format=%(refname)", "refs/heads/feature/"], cwd=repo,
                               capture_output=True, text=True).stdout.split()
     for ref in branches:
         sh(["git", "update-ref", "-d", ref], repo)
+
+
+def aside(repo: Path) -> Path:
+    """A new folder name beside the repository, for what a measurement is done with."""
+    trash = repo.parent / "done"
+    trash.mkdir(exist_ok=True)
+    return trash / str(len(list(trash.iterdir())))
 
 
 def timed(fn) -> float:
@@ -101,7 +108,7 @@ def repark(repo: Path, count: int, heads: dict[str, str]) -> None:
         sh(["git", "checkout", "-q", "--detach", heads[f"next-{n:02d}"]], wt)
         sh(["git", "worktree", "move", str(wt), str(repo / "worktrees" / ".pool" / f"r{n}")], repo)
         sh(["git", "branch", "-D", f"feature/next-{n:02d}"], repo)
-    shutil.rmtree(repo / ".parallel" / "plans")
+    (repo / ".parallel" / "plans").rename(aside(repo))
     write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
 
 
@@ -118,7 +125,7 @@ def pooled(repo: Path, count: int, rounds: int) -> list[float]:
         sh(["git", "commit", "-q", "-m", tid], wt)
         sh([sys.executable, "-m", "ctx", "task", "complete", tid], repo)
     sh([sys.executable, "-m", "ctx", "merge"], repo)
-    shutil.rmtree(repo / ".parallel" / "plans")
+    (repo / ".parallel" / "plans").rename(aside(repo))
     write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
     times = []
     for round_ in range(rounds):
@@ -133,8 +140,6 @@ def pooled(repo: Path, count: int, rounds: int) -> list[float]:
         if round_ < rounds - 1:
             # the same parked commits again; which one goes to which task does not matter
             repark(repo, count, {f"next-{n:02d}": h for n, h in enumerate(sorted(heads.values()))})
-    for wt in (repo / "worktrees").glob("next-*"):
-        sh(["git", "worktree", "remove", "--force", str(wt)], repo)
     reset(repo)
     return times
 
@@ -149,8 +154,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# setup benchmark — {today()} — {machine()}")
     ids = [f"task-{n:02d}" for n in range(args.tasks)]
-    with tempfile.TemporaryDirectory() as tmp:
-        repo = make_repo(Path(tmp), args.files)
+    with scratch() as tmp:
+        repo = make_repo(tmp, args.files)
         samples: dict[str, list[float]] = {"loop": [], **{f"j{jobs}": [] for jobs in args.jobs}}
         variants = list(samples)
         for round_ in range(args.rounds):
@@ -165,14 +170,14 @@ def main() -> None:
         for jobs in args.jobs:
             runs = samples[f"j{jobs}"]
             print(f"| {jobs} | {median(runs):.2f} s | {median(runs) / loop:.2f}x | {', '.join(f'{t:.2f}' for t in runs)} |")
-        shutil.rmtree(repo)
+        repo.rename(aside(repo))
         rows = []
         if not args.pool_files:
             return
         for files in args.pool_files:
-            repo = make_repo(Path(tmp), files)
+            repo = make_repo(tmp, files)
             rows.append((files, median(pooled(repo, args.tasks, args.rounds)), fresh(repo, ids, max(args.jobs))))
-            shutil.rmtree(repo)
+            repo.rename(aside(repo))
         small = rows[0][1]
         print(f"\npooled: {args.tasks} tasks set up from the pool after {args.tasks} merges (median of "
               f"{args.rounds}); fresh at --jobs {max(args.jobs)}\n")

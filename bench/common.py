@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 
 def machine() -> str:
@@ -37,3 +41,19 @@ def run_measured(argv: list[str], **kwargs) -> tuple[float, int, subprocess.Comp
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+@contextlib.contextmanager
+def scratch():
+    """A folder whose subfolders the measurements use; nothing in it is removed before the benchmark ends.
+
+    On ext4 without a journal (this kind of VM), the kernel will not reuse an inode freed in the last
+    minute or so, and steps over each such inode whenever it makes a file. Removing one run's files just
+    before the next run made that run's checkouts several times slower, so the removal waits until every
+    run is measured.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="ctx-bench-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

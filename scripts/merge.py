@@ -304,8 +304,8 @@ def _record(ws: Workspace, task_id: str, commit: str) -> None:
 
 
 def _finish(ws: Workspace, task_id: str, base: str, tip: str | None, use_pool: bool = True) -> tuple[str, str]:
-    """Release a merged task's worktree and delete its branch, then close the journal entry."""
-    oplog.write(ws, "merge", "releasing", task=task_id)
+    """Release a merged task's worktree and delete its branch, then close the journal entry (which
+    _record left at "releasing")."""
     released = worktrees.release(ws, task_id, use_pool=use_pool)
     oplog.fault("merge:released")
     branch = f"feature/{task_id}"

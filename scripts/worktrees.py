@@ -206,6 +206,7 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
         raise data_error(f"--base: '{base}' is not a branch or commit of this repository")
     if not plan.metadata.get("base"):
         tasks.update_metadata(ws, base=base)
+        plan.metadata["base"] = base  # a caller's plan, set up again, does not write it again
     for tid in ids or []:
         plan.task(tid)  # unknown ids are an error before anything changes
     chosen = [plan.task(t) for t in ids] if ids else plan.tasks
