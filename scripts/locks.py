@@ -101,8 +101,9 @@ def lock(ws: Workspace, name: str, timeout: float = 120, *, record: bool = False
     try:
         if record:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            # no fsync: after a power loss the lock is free and the record meaningless
             atomic_write(_holder_file(ws, name),
-                         json.dumps({"pid": os.getpid(), "command": _command(), "since": stamp}))
+                         json.dumps({"pid": os.getpid(), "command": _command(), "since": stamp}), sync=False)
         yield
     finally:
         if record:

@@ -66,7 +66,8 @@ def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str]) -> Pa
     ws.pool.mkdir(parents=True, exist_ok=True)
     used = {p.name for p in ws.pool.iterdir()}
     slot = next(ws.pool / str(n) for n in range(len(used) + 1) if str(n) not in used)
-    git.run("checkout", "-q", "--detach", cwd=path)
+    # detach where it stands: only HEAD changes (what `git checkout --detach` does, without reading the index)
+    git.run("update-ref", "--no-deref", "-m", "ctx: parked", "HEAD", "HEAD", cwd=path)
     git.run("worktree", "move", str(path), str(slot), cwd=ws.root, retries=3)
     return slot
 
