@@ -11,7 +11,6 @@ by the next `ctx merge` (see recover()).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import shutil
@@ -173,15 +172,21 @@ def _commands(task: Task, test_cmd: str | None) -> list[str]:
     return [c for c in (test_cmd, str(own).strip() if own else None) if c]
 
 
-_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+def _death_guard() -> Callable[[], None] | None:
+    """Linux, single-threaded: a preexec_fn after which the test's shell gets SIGKILL when ctx dies, so
+    no orphan keeps testing a worktree that moved on. Loaded here, before the fork (and only by a merge
+    that tests): nothing may be imported between fork and exec."""
+    if sys.platform != "linux" or threading.active_count() != 1:
+        return None
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
 
-
-def _die_with_parent() -> None:
-    """Linux: the test's shell gets SIGKILL when ctx dies, so no orphan keeps testing a worktree that moved on."""
-    try:
-        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    def die_with_parent() -> None:
+        try:
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    return die_with_parent
 
 
 def _kill_group(pgid: int) -> None:
@@ -200,7 +205,7 @@ def _test(where: Path, commands: list[str], task: Task, started: Callable[[int],
     """
     env = dict(os.environ, CTX_TASK_ID=task.id)
     env.pop(oplog.FAULT_ENV, None)
-    guard = _die_with_parent if _LIBC is not None and threading.active_count() == 1 else None
+    guard = _death_guard()
     for command in commands:
         proc = subprocess.Popen(command, shell=True, cwd=where, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, errors="replace", stdin=subprocess.DEVNULL, env=env,

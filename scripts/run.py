@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from . import agents, git, merge as merge_model, plan as plan_model, pr as pr_model, processes, runstate
+from . import agents, git, merge as merge_model, plan as plan_model, processes, runstate
 from . import preflight as preflight_checks
-from . import resolve as resolve_model
 from . import schedule, tasks, worktrees
 from .display import Display
 from .errors import CtxError
@@ -335,6 +334,7 @@ class Runner:
             self._merges_pending += 1
             self._merge_queue.put(task_id)  # merged one at a time, beside the loop: agents keep starting
         elif self.mode == "pr":
+            from . import pr as pr_model
             for outcome in pr_model.open_prs(self.ws, [task_id], echo=lambda _: None):
                 self._show(task_id, "completed", f"pull request {outcome.action}: {outcome.url or outcome.detail}")
 
@@ -374,19 +374,21 @@ class Runner:
             if task_id in reported:
                 continue
             result = outcome
-            if self.resolve_attempts and isinstance(result, merge_model.MergeReport) \
-                    and resolve_model.is_conflict(result, task_id):
-                try:
-                    result = self._resolve(task_id, result)
-                except CtxError as exc:
-                    result = exc
+            if self.resolve_attempts and isinstance(result, merge_model.MergeReport):
+                from . import resolve  # loaded by the runs that hand conflicts back, only
+                if resolve.is_conflict(result, task_id):
+                    try:
+                        result = self._resolve(task_id, result)
+                    except CtxError as exc:
+                        result = exc
             self._merged.append((task_id, result))
             self.wake()
 
     def _resolve(self, task_id: str, report: merge_model.MergeReport) -> merge_model.MergeReport:
         """In the merge thread: a conflict goes back to the task's agent (scripts/resolve.py), then to merge."""
+        from . import resolve
         try:
-            outcome = resolve_model.attempt(self.ws, task_id, agent=self.agent, attempts=self.resolve_attempts,
+            outcome = resolve.attempt(self.ws, task_id, agent=self.agent, attempts=self.resolve_attempts,
                                             timeout=self.timeout, stop=self.stop_requested.is_set,
                                             test_cmd=self.test_cmd)
         except CtxError as exc:
