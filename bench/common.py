@@ -8,6 +8,7 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -43,17 +44,31 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+REMOVED = Path(tempfile.gettempdir()) / "ctx-bench-removed"  # touched when a benchmark removed its files
+QUIET = 65  # seconds
+
+
 @contextlib.contextmanager
 def scratch():
     """A folder whose subfolders the measurements use; nothing in it is removed before the benchmark ends.
 
-    On ext4 without a journal (this kind of VM), the kernel will not reuse an inode freed in the last
-    minute or so, and steps over each such inode whenever it makes a file. Removing one run's files just
-    before the next run made that run's checkouts several times slower, so the removal waits until every
-    run is measured.
+    On ext4 without a journal (this kind of VM), the kernel does not reuse an inode freed in the last
+    minute (after a sync; five more while unsynced), and steps over each such inode whenever it makes a
+    file. Removing one run's files just before the next run made that run's checkouts several times
+    slower. So removal waits until every run is measured, and a benchmark started within a minute of
+    another's removal waits out the rest of that minute first.
     """
+    try:
+        wait = QUIET - (time.time() - REMOVED.stat().st_mtime)
+    except OSError:
+        wait = 0
+    if wait > 0:
+        print(f"(waiting {wait:.0f} s: another benchmark removed its files just now)", file=sys.stderr)
+        time.sleep(wait)
     folder = Path(tempfile.mkdtemp(prefix="ctx-bench-"))
     try:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        os.sync()
+        REMOVED.touch()
