@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_setup import make_repo, sh  # noqa: E402
-from common import machine, median, scratch, today  # noqa: E402
+from bench_setup import ROOT, make_repo, sh  # noqa: E402
+from common import bytecode, machine, median, scratch, today  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers import write_plan  # noqa: E402
@@ -48,6 +48,7 @@ def main() -> None:
     print(f"{today()} {machine()}")
     print(f"{args.tasks} tasks, {args.files} files, median of {args.runs}")
     print("| test | ctx merge | per task | git merge loop | ratio |\n|---|---|---|---|---|")
+    bytecode(ROOT / "scripts")
     with scratch() as folder:
         for test in (TEST, None):
             t_ctx, t_loop = [], []

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from bench_setup import ENV, make_repo  # noqa: E402
-from common import machine, scratch, today  # noqa: E402
+from bench_setup import ENV, ROOT, make_repo  # noqa: E402
+from common import bytecode, file_speed, machine, scratch, today  # noqa: E402
 from helpers import write_plan  # noqa: E402
 
 # 12 tasks: four chains of three (a -> b -> c), so the critical path is three agents long.
@@ -69,11 +69,14 @@ def main() -> None:
     agent = f'sleep {args.seconds} && echo "$CTX_TASK_ID" > "$CTX_TASK_ID.txt" && git add -A && git commit -qm "$CTX_TASK_ID"'
     sequential = len(TASKS) * args.seconds
     best = critical_path(TASKS, args.seconds)
+    bytecode(ROOT / "scripts")
     with scratch() as folder:
         versions = {"this checkout": None}
         if args.against:
             (folder / "old").mkdir()
             versions[args.against] = extract(args.against, folder / "old")
+            bytecode(folder / "old")
+        speed = file_speed(folder)
         walls: dict[str, list[float]] = {name: [] for name in versions}
         loads = []
         for n in range(args.runs):
@@ -82,7 +85,7 @@ def main() -> None:
                 loads.append(os.getloadavg()[0])
     print(f"# run benchmark — {today()} — {machine()}")
     print(f"{len(TASKS)} tasks (4 chains of 3), each agent {args.seconds:g} s, --jobs {args.jobs}, --merge; "
-          f"median of {args.runs} runs; load average {min(loads):.1f}-{max(loads):.1f}")
+          f"median of {args.runs} runs; load average {min(loads):.1f}-{max(loads):.1f}; {speed}")
     print("| ctx | run wall-clock (runs) | sequential (sum) | critical path | speed-up vs sequential | ctx / critical path |")
     print("|---|---|---|---|---|---|")
     for name, values in walls.items():

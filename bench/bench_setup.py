@@ -23,11 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from common import machine, median, scratch, today  # noqa: E402
+from common import bytecode, file_speed, machine, median, scratch, today  # noqa: E402
 from helpers import write_plan  # noqa: E402
 
 ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@x", GIT_COMMITTER_NAME="bench",
            GIT_COMMITTER_EMAIL="b@x")
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # ctx keeps its bytecode cache, as an installed plugin does
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def sh(cmd: list[str] | str, cwd: Path, shell: bool = False) -> None:
@@ -154,7 +156,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"# setup benchmark — {today()} — {machine()}")
     ids = [f"task-{n:02d}" for n in range(args.tasks)]
+    bytecode(ROOT / "scripts")
     with scratch() as tmp:
+        print(file_speed(tmp))
         repo = make_repo(tmp, args.files)
         samples: dict[str, list[float]] = {"loop": [], **{f"j{jobs}": [] for jobs in args.jobs}}
         variants = list(samples)
