@@ -87,8 +87,10 @@ def baseline(repo: Path, ids: list[str]) -> float:
 
 
 def plan(repo: Path, ids: list[str], pool_size: int = 0) -> None:
+    """Write and validate the plan, as /ctx:plan leaves it."""
     write_plan(repo, [{"id": i} for i in ids])
     (repo / ".parallel" / "config.yaml").write_text(f"pool_size: {pool_size}\n")
+    sh([sys.executable, "-m", "ctx", "plan", "validate"], repo)
 
 
 def ctx_setup(repo: Path, *args: str) -> float:
@@ -112,6 +114,7 @@ def repark(repo: Path, count: int, heads: dict[str, str]) -> None:
         sh(["git", "branch", "-D", f"feature/next-{n:02d}"], repo)
     (repo / ".parallel" / "plans").rename(aside(repo))
     write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
+    sh([sys.executable, "-m", "ctx", "plan", "validate"], repo)
 
 
 def pooled(repo: Path, count: int, rounds: int) -> list[float]:
@@ -129,6 +132,7 @@ def pooled(repo: Path, count: int, rounds: int) -> list[float]:
     sh([sys.executable, "-m", "ctx", "merge"], repo)
     (repo / ".parallel" / "plans").rename(aside(repo))
     write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
+    sh([sys.executable, "-m", "ctx", "plan", "validate"], repo)
     times = []
     for round_ in range(rounds):
         heads = {}

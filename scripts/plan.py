@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .errors import data_error
+from .errors import CtxError, data_error
 from .workspace import Workspace
 
 PRIORITIES = ("blocker", "high", "medium", "low")
@@ -112,14 +112,24 @@ def load(ws: Workspace, *, check: bool = True) -> Plan:
     if not ws.plan_file.exists():
         raise data_error(f"{rel(ws, ws.plan_file)}: no plan found",
                          hint="write one with /ctx:plan, then run: ctx plan extract")
+    label = rel(ws, ws.plan_file)
+    raw: Any = None
     if check:
-        from .validate import problems
-        found = problems(ws)
-        if found:
-            first = found[0]
-            more = f" (and {len(found) - 1} more; run: ctx plan validate)" if len(found) > 1 else ""
-            raise data_error(str(first) + more)
-    raw = read_yaml(ws.plan_file, rel(ws, ws.plan_file)) or {}
+        try:
+            raw = read_yaml(ws.plan_file, label)
+        except CtxError:
+            pass  # validation says what is wrong
+        seal = fingerprint(ws, raw)
+        if seal is None or not validated(ws, seal):
+            from .validate import problems
+            found = problems(ws)
+            if found:
+                first = found[0]
+                more = f" (and {len(found) - 1} more; run: ctx plan validate)" if len(found) > 1 else ""
+                raise data_error(str(first) + more)
+            if not remember_valid(ws, seal, raw):
+                raw = None  # changed while it was validated: read what was validated, as before
+    raw = (read_yaml(ws.plan_file, label) if raw is None else raw) or {}
     metadata = dict(raw.get("metadata") or {})
     tasks = []
     for entry in raw.get("tasks") or []:
@@ -140,3 +150,55 @@ def load(ws: Workspace, *, check: bool = True) -> Plan:
 
 def dump_yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=YAML_DUMPER, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)
+
+
+# A plan that passed `ctx plan validate` is remembered by a fingerprint of its files, so the commands
+# after it (ctx run, ctx setup, ...) skip loading the schema validator (jsonschema: some 50 ms) until a
+# file changes. The record is kept in the git folder, which no commit can ship.
+CODE = ("validate.py", "plan_schema.json")
+
+
+def fingerprint(ws: Workspace, raw: Any) -> str | None:
+    """sha256 of the plan.yaml bytes, each task file it names and the validating code; None when the
+    plan is too broken to name its files (validation then says why)."""
+    import hashlib
+    digest = hashlib.sha256()
+    try:
+        for name in CODE:
+            digest.update((Path(__file__).parent / name).read_bytes())
+        digest.update(ws.plan_file.read_bytes())
+        for entry in raw["tasks"]:
+            name = entry.get("file") or f"tasks/{entry['id']}.md"
+            if not isinstance(name, str) or Path(name).is_absolute() or ".." in Path(name).parts:
+                return None
+            content = (ws.plans / name).read_bytes()
+            digest.update(f"\0{name}\0{len(content)}\0".encode())
+            digest.update(content)
+    except (OSError, KeyError, TypeError, AttributeError):
+        return None
+    return digest.hexdigest()
+
+
+def _seal_file(ws: Workspace) -> Path:
+    return ws.git_dir() / "ctx-valid-plan"
+
+
+def validated(ws: Workspace, seal: str) -> bool:
+    try:
+        return _seal_file(ws).read_text().strip() == seal
+    except OSError:
+        return False
+
+
+def remember_valid(ws: Workspace, seal: str | None, raw: Any) -> bool:
+    """Record that the plan fingerprinted `seal` before its validation passed, unless a file changed
+    meanwhile (then what passed may not be what was fingerprinted): False then. A lost record costs
+    a validation."""
+    if seal is None or fingerprint(ws, raw) != seal:
+        return False
+    from .workspace import atomic_write
+    try:
+        atomic_write(_seal_file(ws), seal + "\n", sync=False)
+    except OSError:
+        pass
+    return True

@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
@@ -19,7 +18,8 @@ _PRICE_KEYS = {"input_tokens": "input", "output_tokens": "output",
 
 @lru_cache(maxsize=1)
 def prices() -> dict[str, dict[str, float]]:
-    return yaml.safe_load(resources.files("ctx").joinpath("prices.yaml").read_text()) or {}
+    # beside this module (importlib.resources would cost more to import than the whole report)
+    return yaml.safe_load((Path(__file__).parent / "prices.yaml").read_text()) or {}
 
 
 _DATED = re.compile(r"^(?P<family>.+?)(?:(?:[-@]\d{8})?(?:-v\d+(?::\d+)?)?|-latest)$")

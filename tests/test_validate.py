@@ -104,3 +104,23 @@ def test_works_from_inside_a_task_worktree(repo):
     subprocess.run(["git", "worktree", "add", "-q", "-b", "feature/a", str(repo / "worktrees/a")], cwd=repo, check=True)
     out = json.loads(ctx(repo / "worktrees/a", "plan", "show", "--json").stdout)
     assert out["waves"] == [["a"]]
+
+
+def test_a_validated_plan_is_not_validated_again_until_a_file_changes(repo):
+    from test_startup import imported_modules
+    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    assert ctx(repo, "plan", "validate").returncode == 0
+    # the remembered result spares `ctx setup` the schema validator ...
+    loaded = imported_modules(repo, "setup", "a")
+    assert "ctx.commands.worktree" in loaded and (repo / "worktrees/a").is_dir()
+    assert "jsonschema" not in loaded and "ctx.validate" not in loaded
+    # ... and any change to a file of the plan is validated again, and refused when wrong
+    task_b = repo / ".parallel/plans/tasks/b.md"
+    task_b.write_text(task_b.read_text().replace("status: pending", "status: done"))
+    proc = ctx(repo, "setup", "b")
+    assert proc.returncode == 2 and "tasks/b.md" in proc.stderr and "status" in proc.stderr
+    task_b.write_text(task_b.read_text().replace("status: done", "status: pending"))
+    edit_plan(repo, lambda d: d["tasks"][1].update(id="-rf"))
+    proc = ctx(repo, "setup")
+    assert proc.returncode == 2 and "tasks[1].id" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (repo / "worktrees/-rf").exists()

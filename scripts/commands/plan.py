@@ -9,7 +9,7 @@ import click
 from .. import extract as extractor
 from .. import plan as plan_model
 from .. import overlap, schedule, validate
-from ..errors import DATA_ERROR
+from ..errors import DATA_ERROR, CtxError
 from ..workspace import Workspace
 
 _MARKS = {"completed": "✓", "in_progress": "▶", "blocked": "✗", "pending": " "}
@@ -37,6 +37,13 @@ def extract_cmd(transcript_path: str | None, session: str | None, force: bool) -
                f"{plan_model.rel(ws, ws.plans)}/ ({', '.join(written.task_ids)})")
 
 
+def _raw(ws: Workspace) -> object:
+    try:
+        return plan_model.read_yaml(ws.plan_file, plan_model.rel(ws, ws.plan_file))
+    except CtxError:
+        return None  # validation says what is wrong
+
+
 @plan.command("validate")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {valid, problems: [{file, field, message}], warnings: [{tasks, files}]}.")
@@ -46,7 +53,11 @@ def validate_cmd(as_json: bool) -> None:
     Tasks that may run at the same time and name the same files are warnings: exit 0.
     """
     ws = Workspace.find()
+    raw = _raw(ws)
+    seal = plan_model.fingerprint(ws, raw)
     found = validate.problems(ws)
+    if not found:
+        plan_model.remember_valid(ws, seal, raw)
     warnings = [] if found else overlap.overlaps(plan_model.load(ws, check=False))
     if as_json:
         click.echo(json.dumps({"valid": not found, "problems": [p.as_dict() for p in found],
