@@ -139,6 +139,7 @@ class Runner:
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
         self._shown = 0.0
+        self._loaded = False  # see _wait
         self._merge_queue: queue.Queue[str | None] = queue.Queue()
         self._merged: list[tuple[str, merge_model.MergeReport | CtxError | None]] = []  # None: merged
         self._merges_pending = 0
@@ -524,6 +525,11 @@ class Runner:
             timeout = min(timeout, 0.25) if timeout is not None else 0.25
         if any(r.handle is None for r in self.running.values()):  # no pidfd on this system: look again soon
             timeout = min(timeout, 0.02) if timeout is not None else 0.02
+        if self.running and not self._loaded:
+            # what comes after the agents, loaded while they work rather than when the first one ends:
+            # each merge validates the plan again, and the run ends with its report
+            self._loaded = True
+            from . import report, validate  # noqa: F401
         with selectors.DefaultSelector() as selector:
             selector.register(self._wake_r, selectors.EVENT_READ)
             for run in self.running.values():

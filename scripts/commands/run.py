@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from .. import plan as plan_model
-from .. import report as report_model
 from .. import run as runner
 from ..display import Display
 from ..workspace import Workspace
@@ -47,6 +46,7 @@ def finish(ws: Workspace, result, interrupted: str) -> None:
     for tid, why in result.not_started.items():
         click.echo(f"not started: {tid}: {why}")
     click.echo("")
+    from .. import report as report_model  # loaded while the agents worked (see Runner._wait)
     click.echo(report_model.render(report_model.build(ws)))
     if result.interrupted:
         click.echo(interrupted)
