@@ -115,12 +115,16 @@ def _transient(stderr: str) -> bool:
     return git.is_lock_failure(stderr) or ("failed to read" in stderr and "worktrees/" in stderr)
 
 
-def parallel_checkout(ws: Workspace) -> list[str]:
-    """git's parallel checkout for a new worktree's files (`checkout.workers`, one per CPU; git takes it
-    from 2.32 on and only for checkouts of 100 files or more), unless the repository's config sets it."""
-    if git.run("config", "--get", "checkout.workers", cwd=ws.root, check=False).ok:
+def parallel_checkout(ws: Workspace, concurrent: int = 1) -> list[str]:
+    """git's parallel checkout for a new worktree's files (`checkout.workers`; git takes it from 2.32 on
+    and only for checkouts of 100 files or more), unless the repository's config sets it.
+
+    The CPUs are shared among the checkouts that run at once: two 2,000-file checkouts at once on two
+    CPUs took 232 ms with two workers each, 208 ms with one (git's default: then nothing is passed)."""
+    workers = (os.cpu_count() or 2) // max(1, concurrent)
+    if workers < 2 or git.run("config", "--get", "checkout.workers", cwd=ws.root, check=False).ok:
         return []
-    return ["-c", f"checkout.workers={os.cpu_count() or 2}"]
+    return ["-c", f"checkout.workers={workers}"]
 
 
 def _checkout(ws: Workspace, job: Job, flags: list[str]) -> None:
@@ -252,7 +256,8 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
     command = plan.metadata.get("setup")
     workers = max(1, min(len(work), jobs or jobs_default()))
 
-    flags = parallel_checkout(ws) if any(job.checkout == "add" for job in work) else []
+    adds = sum(job.checkout == "add" for job in work)
+    flags = parallel_checkout(ws, min(adds, workers)) if adds else []
 
     def one(job: Job) -> None:
         _work(ws, job, copy, str(command) if command else None, flags)

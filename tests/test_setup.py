@@ -345,7 +345,10 @@ def test_fresh_worktrees_use_gits_parallel_checkout_unless_the_repository_config
     from ctx.workspace import Workspace
 
     ws = Workspace.find(repo)
-    assert worktrees.parallel_checkout(ws) == ["-c", f"checkout.workers={os.cpu_count() or 2}"]
+    cpus = os.cpu_count() or 2
+    assert worktrees.parallel_checkout(ws) == (["-c", f"checkout.workers={cpus}"] if cpus > 1 else [])
+    # the CPUs are shared among the checkouts that run at once; one worker each is git's default
+    assert worktrees.parallel_checkout(ws, cpus) == []
     git(repo, "config", "checkout.workers", "1")
     assert worktrees.parallel_checkout(ws) == []
     write_plan(repo, [{"id": "a"}])
