@@ -115,10 +115,7 @@ def load(ws: Workspace, *, check: bool = True) -> Plan:
     label = rel(ws, ws.plan_file)
     raw: Any = None
     if check:
-        try:
-            raw = read_yaml(ws.plan_file, label)
-        except CtxError:
-            pass  # validation says what is wrong
+        raw = read_raw(ws)
         seal = fingerprint(ws, raw)
         if seal is None or not validated(ws, seal):
             from .validate import problems
@@ -156,6 +153,14 @@ def dump_yaml(data: Any) -> str:
 # after it (ctx run, ctx setup, ...) skip loading the schema validator (jsonschema: some 50 ms) until a
 # file changes. The record is kept in the git folder, which no commit can ship.
 CODE = ("validate.py", "plan_schema.json")
+
+
+def read_raw(ws: Workspace) -> Any:
+    """plan.yaml as parsed, or None when it cannot be read (validation says why)."""
+    try:
+        return read_yaml(ws.plan_file, rel(ws, ws.plan_file))
+    except CtxError:
+        return None
 
 
 def fingerprint(ws: Workspace, raw: Any) -> str | None:

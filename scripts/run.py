@@ -390,8 +390,8 @@ class Runner:
         from . import resolve
         try:
             outcome = resolve.attempt(self.ws, task_id, agent=self.agent, attempts=self.resolve_attempts,
-                                            timeout=self.timeout, stop=self.stop_requested.is_set,
-                                            test_cmd=self.test_cmd)
+                                      timeout=self.timeout, stop=self.stop_requested.is_set,
+                                      test_cmd=self.test_cmd)
         except CtxError as exc:
             reason = f"{report.blocked[task_id]}; not handed to the agent: {exc.message}"
             tasks.set_status(self.ws, task_id, "blocked", reason=reason)

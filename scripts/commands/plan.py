@@ -9,7 +9,7 @@ import click
 from .. import extract as extractor
 from .. import plan as plan_model
 from .. import overlap, schedule, validate
-from ..errors import DATA_ERROR, CtxError
+from ..errors import DATA_ERROR
 from ..workspace import Workspace
 
 _MARKS = {"completed": "✓", "in_progress": "▶", "blocked": "✗", "pending": " "}
@@ -37,13 +37,6 @@ def extract_cmd(transcript_path: str | None, session: str | None, force: bool) -
                f"{plan_model.rel(ws, ws.plans)}/ ({', '.join(written.task_ids)})")
 
 
-def _raw(ws: Workspace) -> object:
-    try:
-        return plan_model.read_yaml(ws.plan_file, plan_model.rel(ws, ws.plan_file))
-    except CtxError:
-        return None  # validation says what is wrong
-
-
 @plan.command("validate")
 @click.option("--json", "as_json", is_flag=True,
               help="Print {valid, problems: [{file, field, message}], warnings: [{tasks, files}]}.")
@@ -53,7 +46,7 @@ def validate_cmd(as_json: bool) -> None:
     Tasks that may run at the same time and name the same files are warnings: exit 0.
     """
     ws = Workspace.find()
-    raw = _raw(ws)
+    raw = plan_model.read_raw(ws)
     seal = plan_model.fingerprint(ws, raw)
     found = validate.problems(ws)
     if not found:
