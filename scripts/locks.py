@@ -1,4 +1,4 @@
-"""Cross-process locks under .parallel/locks/ (filelock: portable, released when a process dies).
+"""Cross-process locks under .parallel/locks/: flock(2), which the kernel releases when its holder dies.
 
 A lock held for long (the merge lock: merge, test and advance of the base) also leaves a small
 record beside it naming its holder, so that a waiting command can say who it waits for. Threads of
@@ -8,6 +8,8 @@ moment it is released; only another process is waited for by polling the file lo
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import sys
@@ -17,8 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
-
-from filelock import FileLock, Timeout
 
 from .errors import CtxError
 from .workspace import Workspace, atomic_write
@@ -37,6 +37,48 @@ class Holder:
 POLL = 0.01  # seconds between attempts on a file lock another process holds
 _threads: dict[str, threading.Lock] = {}
 _threads_guard = threading.Lock()
+
+
+class _Busy(Exception):
+    """Another holder has the lock."""
+
+
+def _try_flock(path: Path) -> int | None:
+    """An open descriptor holding an exclusive flock on path, or None while another holds it.
+
+    Each attempt opens the file anew, so a second lock in this same process also waits (flock belongs
+    to the open file, not to the process)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise CtxError(f"{path}: cannot open the lock file: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return None
+        raise CtxError(f"{path}: cannot lock: {exc.strerror}",
+                       hint="ctx keeps its locks in .parallel/locks/ and needs a file system with flock") from None
+    return fd
+
+
+def _unflock(fd: int) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _flock(path: Path, deadline: float) -> int:
+    """Hold the flock on path, polling until the deadline (then _Busy)."""
+    while True:
+        fd = _try_flock(path)
+        if fd is not None:
+            return fd
+        if time.monotonic() >= deadline:
+            raise _Busy(str(path))
+        time.sleep(POLL)
 
 
 def _thread_lock(path: Path) -> threading.Lock:
@@ -62,11 +104,11 @@ def held(ws: Workspace, name: str) -> bool:
     path = ws.locks / f"{name}.lock"
     if not path.exists():
         return False
-    try:
-        with FileLock(str(path), timeout=0):
-            return False
-    except Timeout:
+    fd = _try_flock(path)
+    if fd is None:
         return True
+    _unflock(fd)
+    return False
 
 
 def _command() -> str:
@@ -84,16 +126,15 @@ def lock(ws: Workspace, name: str, timeout: float = 120, *, record: bool = False
     path = ws.locks / f"{name}.lock"
     deadline = time.monotonic() + timeout
     local = _thread_lock(path)
-    acquired = FileLock(str(path))
     try:
         if not local.acquire(timeout=timeout):
-            raise Timeout(str(path))
+            raise _Busy(str(path))
         try:
-            acquired.acquire(timeout=max(0.0, deadline - time.monotonic()), poll_interval=POLL)
+            fd = _flock(path, deadline)
         except BaseException:
             local.release()
             raise
-    except Timeout:
+    except _Busy:
         who = holder(ws, name) if record else None
         by = f"by {who}" if who else "by another ctx process"
         raise CtxError(f"{path}: still locked after {timeout:.0f} s {by}",
@@ -108,5 +149,5 @@ def lock(ws: Workspace, name: str, timeout: float = 120, *, record: bool = False
     finally:
         if record:
             _holder_file(ws, name).unlink(missing_ok=True)
-        acquired.release()
+        _unflock(fd)
         local.release()

@@ -254,11 +254,8 @@ def _stop_orphan_test(ws: Workspace, pgid: object) -> None:
 
 
 def _on_base(ws: Workspace, base: str) -> bool:
-    """Is the main checkout on the base branch? Read from its HEAD file, as git itself would."""
-    try:
-        return (ws.git_dir() / "HEAD").read_text().strip() == f"ref: refs/heads/{base}"
-    except OSError:
-        return git.current_branch(ws.root) == base
+    """Is the main checkout on the base branch?"""
+    return ws.branch() == base
 
 
 def _bring_checkout(ws: Workspace, old: str, new: str) -> str | None:

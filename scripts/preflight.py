@@ -28,11 +28,11 @@ def problems(ws: Workspace, plan: plan_model.Plan, mode: str | None, *,
                                   hint=f"if no git command is running, remove it: rm {lock}"))
     if mode != "merge":
         return base, found
-    current = git.current_branch(ws.root)
+    current = ws.branch()
     if current != base:
         found.append(CtxError(f"ctx run --merge merges into {base}, but the main checkout is on "
                               f"{current or 'a detached HEAD'}", hint=f"run: git -C {ws.root} checkout {base}"))
-    if git.rev("MERGE_HEAD", ws.root) is not None:
+    if (git_dir / "MERGE_HEAD").exists():
         found.append(CtxError("the main checkout is in the middle of a merge (MERGE_HEAD exists)",
                               hint="finish it with git commit, or undo it with git merge --abort; then run ctx run again"))
     changed = git.dirty_tracked(ws.root) if dirty else []

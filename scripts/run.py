@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import queue
-import secrets
 import selectors
 import signal
 import subprocess
@@ -241,7 +240,7 @@ class Runner:
         log.write(f"--- ctx run: agent for {task_id} started {tasks.now()} ---\n")
         log.flush()
         base_tip = git.rev("HEAD", path)  # before the agent starts: a quick one may commit at once
-        token = secrets.token_hex(8)
+        token = os.urandom(8).hex()  # what secrets.token_hex does, without importing hashlib
         record = runstate.AgentRecord(task_id, 0, None, token, tasks.now(), base_tip, os.getpid())
         runstate.save_agent(self.ws, record)  # the token first: a kill right after the start still finds strays
         self._set(task_id, "in_progress")

@@ -114,7 +114,9 @@ def claim(ws: Workspace, started_at: str) -> RunRecord | None:
         pid = os.getpid()
         record = RunRecord(pid=pid, start=processes.start_time(pid), since=started_at,
                            command=" ".join(["ctx", *sys.argv[1:]])[:300])
-        atomic_write(run_file(ws), json.dumps(asdict(record), indent=1))
+        # no fsync, here and for agent records: they name live processes, and no process outlives a
+        # power loss (the guard's exit records are not synced either)
+        atomic_write(run_file(ws), json.dumps(asdict(record), indent=1), sync=False)
         return previous
 
 
@@ -138,7 +140,7 @@ def agent(ws: Workspace, task_id: str) -> AgentRecord | None:
 def save_agent(ws: Workspace, record: AgentRecord) -> None:
     data = asdict(record)
     data.update(data.pop("extra"))
-    atomic_write(agents_dir(ws) / f"{record.task}.json", json.dumps(data, indent=1))
+    atomic_write(agents_dir(ws) / f"{record.task}.json", json.dumps(data, indent=1), sync=False)
 
 
 def exit_file(ws: Workspace, task_id: str, what: str = "agent") -> Path:

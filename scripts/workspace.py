@@ -71,6 +71,19 @@ class Workspace:
                                                               "--git-common-dir", cwd=self.root)))
         return self.common
 
+    def branch(self) -> str | None:
+        """The main checkout's branch (None: a detached HEAD), read from its HEAD file as git reads it;
+        git itself answers when HEAD is not such a file (a reftable repository)."""
+        try:
+            head = (self.git_dir() / "HEAD").read_text().strip()
+        except OSError:
+            head = ""
+        if head.startswith("ref: refs/heads/") and head != "ref: refs/heads/.invalid":
+            return head[len("ref: refs/heads/"):]
+        if len(head) in (40, 64) and all(c in "0123456789abcdef" for c in head):
+            return None
+        return git.current_branch(self.root)
+
     def ensure_excluded(self) -> None:
         """Keep ctx's state out of `git status` via .git/info/exclude (never .gitignore)."""
         exclude = self.git_dir() / "info" / "exclude"

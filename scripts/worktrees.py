@@ -35,7 +35,7 @@ def base_branch(ws: Workspace, plan: Plan | None = None) -> str:
     recorded = plan.metadata.get("base")
     if recorded:
         return str(recorded)
-    branch = git.current_branch(ws.root)
+    branch = ws.branch()
     if not branch:
         raise CtxError("the main checkout is on a detached HEAD: ctx cannot tell the base branch",
                        hint="check out the branch to work on, or pass --base BRANCH")
