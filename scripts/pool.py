@@ -9,6 +9,7 @@ reused or dropped: it could hold the last copy of a commit.
 from __future__ import annotations
 
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -72,21 +73,41 @@ def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str]) -> Pa
     return slot
 
 
-def usable(slots: list[Path], want: int, workers: int) -> list[Path]:
-    """Up to `want` parked worktrees without changes to tracked files, checked a few at once."""
-    found: list[Path] = []
-    rest = list(slots)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as executor:
-        while rest and len(found) < want:
-            batch, rest = rest[:want - len(found)], rest[want - len(found):]
-            found += [s for s, ok in zip(batch, executor.map(unchanged, batch)) if ok]
-    return found
+class Usable:
+    """Parked worktrees without changes to tracked files, checked a few at once ahead of their use:
+    take() gives the next clean one as soon as its own check is done, so a task can be moved into it
+    while the others are still being checked. Checks only as many as are wanted, and one more for
+    each that has changes."""
+
+    def __init__(self, slots: list[Path], want: int, workers: int):
+        self._rest = list(slots)
+        self._executor = ThreadPoolExecutor(max_workers=max(1, workers))
+        self._pending: deque = deque()
+        for _ in range(min(want, len(self._rest))):
+            self._check_next()
+
+    def _check_next(self) -> None:
+        slot = self._rest.pop(0)
+        self._pending.append((slot, self._executor.submit(unchanged, slot)))
+
+    def take(self) -> Path | None:
+        while self._pending:
+            slot, check = self._pending.popleft()
+            if check.result():
+                return slot
+            if self._rest:
+                self._check_next()
+        return None
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def claim(ws: Workspace, available: list[Path], target: Path) -> bool:
-    """Move the first parked worktree of `available` (taking it off the list) to target. The caller
-    holds the git lock, and checks the task's branch out there afterwards."""
-    if not available:
+def claim(ws: Workspace, available: Usable, target: Path) -> bool:
+    """Move the next clean parked worktree to target. The caller holds the git lock, and checks the
+    task's branch out there afterwards."""
+    slot = available.take()
+    if slot is None:
         return False
-    git.run("worktree", "move", str(available.pop(0)), str(target), cwd=ws.root, retries=3)
+    git.run("worktree", "move", str(slot), str(target), cwd=ws.root, retries=3)
     return True

@@ -68,7 +68,7 @@ class Job:
 
 
 def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Registration],
-           slots: list[Path], repaired: dict[str, str], busy: set[Path]) -> Job | SetupOutcome:
+           slots: pool.Usable | None, repaired: dict[str, str], busy: set[Path]) -> Job | SetupOutcome:
     """Decide what task needs (caller holds the git lock); create its branch and journal a checkout."""
     path = ws.worktree(task.id)
     rel = plan_model.rel(ws, path)
@@ -102,7 +102,7 @@ def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Regis
         raise CtxError(f"git branch {task.branch} failed: {lines[-1] if lines else 'exit ' + str(made.returncode)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     entry = journal.begin(ws, task.id, path, task.branch)
-    if slots and pool.claim(ws, slots, path):
+    if slots is not None and pool.claim(ws, slots, path):
         outcome = SetupOutcome(task.id, "pooled", f"{rel} on {task.branch} (reused a parked worktree)", path)
         return Job(outcome, task, 0, "switch", entry)
     action = "repaired" if task.id in repaired else "created"
@@ -229,8 +229,22 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
             continue
         ready.append(task)
     cap = int(config.load(ws).get("pool_size") or 0)
+    command = plan.metadata.get("setup")
+    limit = jobs or jobs_default()
+    workers = max(1, min(len(ready), limit))
     work: list[Job] = []
-    with locks.lock(ws, "git"):
+    started = []
+    taken: set[int] = set()
+    shared: dict[str, list[str]] = {}  # what every job needs, found once the first one is placed
+
+    def one(job: Job) -> None:
+        flags = shared["flags"] if job.checkout == "add" else []
+        _work(ws, job, shared["copy"], str(command) if command else None, flags)
+        if on_ready is not None and not job.error and job.outcome.action in READY:
+            on_ready(job.outcome)
+
+    # each task's checkout starts as soon as it is placed, while the next ones are decided
+    with ThreadPoolExecutor(max_workers=workers) as executor, locks.lock(ws, "git"):
         busy = repair.owned_elsewhere(ws)  # first: see repair.owned_elsewhere
         regs = registry.by_path(ws.root)
         parked, stranded = pool.sort(ws, base, regs)
@@ -239,34 +253,28 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
             regs = registry.by_path(ws.root)
             parked = pool.parked(ws, base, regs)
         slots = parked if use_pool and cap > 0 and ready else []
-        slots = pool.usable(slots, len(ready), jobs or jobs_default()) if slots else []
-        for task in ready:
-            placed = _place(ws, task, base, regs, slots, repaired, busy)
-            if isinstance(placed, SetupOutcome):
-                outcomes.append(placed)
-                continue
-            work.append(placed)
-            regs[Path(os.path.realpath(placed.outcome.path))] = registry.Registration(
-                placed.outcome.path, branch=task.branch)
-    taken: set[int] = set()
-    for job in work:
-        job.port = ports.read(job.outcome.path / ".env.ctx") or ports.assign(job.task.id, taken)
-        taken.add(job.port)
-    copy = envfiles.to_copy(ws.root) if work else []
-    command = plan.metadata.get("setup")
-    workers = max(1, min(len(work), jobs or jobs_default()))
-
-    adds = sum(job.checkout == "add" for job in work)
-    flags = parallel_checkout(ws, min(adds, workers)) if adds else []
-
-    def one(job: Job) -> None:
-        _work(ws, job, copy, str(command) if command else None, flags)
-        if on_ready is not None and not job.error and job.outcome.action in READY:
-            on_ready(job.outcome)
-
-    if work:
-        with ThreadPoolExecutor(max_workers=workers) as executor:
-            list(executor.map(one, work))
+        usable = pool.Usable(slots, len(ready), limit) if slots else None
+        try:
+            for task in ready:
+                placed = _place(ws, task, base, regs, usable, repaired, busy)
+                if isinstance(placed, SetupOutcome):
+                    outcomes.append(placed)
+                    continue
+                work.append(placed)
+                regs[Path(os.path.realpath(placed.outcome.path))] = registry.Registration(
+                    placed.outcome.path, branch=task.branch)
+                placed.port = ports.read(placed.outcome.path / ".env.ctx") or ports.assign(task.id, taken)
+                taken.add(placed.port)
+                if not shared:
+                    shared["copy"] = envfiles.to_copy(ws.root)
+                    # as many checkouts at once as there are workers (git's own workers share the CPUs)
+                    shared["flags"] = parallel_checkout(ws, workers)
+                started.append(executor.submit(one, placed))
+        finally:
+            if usable is not None:
+                usable.close()
+    for future in started:
+        future.result()  # a job's failure is in its outcome; anything else is raised here
     for job in work:
         if job.error:
             tasks.set_status(ws, job.task.id, "blocked", reason=job.error)
