@@ -135,3 +135,30 @@ def test_killed_runs_resume_to_a_finished_plan(repo, tmp_path, seed):
     assert processes_with(marker, str(repo / "worktrees")) == [], context
     assert not (repo / ".git/MERGE_HEAD").exists() and not (repo / ".git/index.lock").exists()
     assert not (repo / ".parallel/run.json").exists()
+    # every merged task's worktree and branch released, whatever the kills interrupted
+    assert not list((repo / ".parallel/journal").glob("*.json")), context
+    assert git(repo, "branch", "--list", "feature/*") == "", context
+    assert not [p for p in (repo / "worktrees").iterdir() if p.name != ".pool"], context
+
+
+def test_a_run_killed_while_releasing_a_merged_worktree_finishes_the_release_when_resumed(repo):
+    """Releases go on beside the next merge, each under its own journal entry: a kill in the middle of
+    one leaves the task merged, and the resumed run parks its worktree and deletes its branch."""
+    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    agent = 'echo "$CTX_TASK_ID" > "$CTX_TASK_ID.txt" && git add -A && git commit -qm "$CTX_TASK_ID"'
+    killed = subprocess.run([sys.executable, "-m", "ctx", "run", "--merge", "--agent", agent], cwd=repo,
+                            env=dict(os.environ, CTX_FAULT="merge:released"), capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL
+    entries = list((repo / ".parallel/journal").glob("*.json"))
+    assert [e.name for e in entries] == ["release-a.json"]
+    front = yaml.safe_load((repo / ".parallel/plans/tasks/a.md").read_text().split("---\n")[1])
+    assert front["merged"] and git(repo, "branch", "--list", "feature/a") != ""  # merged, not yet released
+    doctor = subprocess.run([sys.executable, "-m", "ctx", "doctor"], cwd=repo, capture_output=True, text=True)
+    assert "a is merged, but releasing its worktree and branch was cut short" in doctor.stdout
+    resumed = subprocess.run([sys.executable, "-m", "ctx", "run", "--resume", "--merge", "--agent", agent],
+                             cwd=repo, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "finished releasing its worktree and branch after a kill" in resumed.stdout
+    assert git(repo, "log", "--merges", "--format=%s", "main").count("Merge feature/a:") == 1
+    assert (repo / "b.txt").read_text() == "b\n" and git(repo, "branch", "--list", "feature/*") == ""
+    assert not list((repo / ".parallel/journal").glob("*.json"))
