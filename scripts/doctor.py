@@ -117,9 +117,6 @@ def _interrupted(ws: Workspace) -> Check:
         elif entry.operation == "merge" and entry.step == "releasing":
             plans.append(f"{task} is merged, but releasing its worktree and branch was cut short: the next "
                          "ctx merge (or ctx cleanup) finishes it")
-        elif entry.operation.startswith("release-"):
-            plans.append(f"{task} is merged, but releasing its worktree and branch was cut short: the next "
-                         "ctx merge, ctx run --resume or ctx cleanup finishes it")
         elif entry.operation == "merge" and entry.step == "advanced":
             plans.append(f"merge of {task} is in the base but not recorded: the next ctx merge records it")
         elif entry.operation == "merge":

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -298,26 +297,15 @@ def _advance(ws: Workspace, base: str, old: str, new: str, task_id: str) -> Outc
     return Outcome(commit=new)
 
 
-RELEASE = "release-"  # journal entries of releases under way beside the next merge: release-<task>
-
-
-def _record(ws: Workspace, task_id: str, commit: str, base: str | None = None) -> str:
-    """Record the task as merged; the journal then says its worktree and branch are to be released.
-    With the base given, that is said by the task's own entry, and the merge entry is done: the next
-    merge can begin while this release goes on. The journal entry to close once released."""
+def _record(ws: Workspace, task_id: str, commit: str) -> None:
+    """Record the task as merged; the journal then says its worktree and branch are to be released."""
     oplog.write(ws, "merge", "advanced", task=task_id, new=commit)
     tasks.update(ws, task_id, merged=tasks.now(), merge_commit=commit)
     oplog.fault("merge:recorded")
-    if base is None:
-        oplog.write(ws, "merge", "releasing", task=task_id)
-        return "merge"
-    oplog.write(ws, RELEASE + task_id, "releasing", task=task_id, base=base)
-    oplog.clear(ws, "merge")
-    return RELEASE + task_id
+    oplog.write(ws, "merge", "releasing", task=task_id)
 
 
-def _finish(ws: Workspace, task_id: str, base: str, tip: str | None, use_pool: bool = True,
-            entry: str = "merge") -> tuple[str, str]:
+def _finish(ws: Workspace, task_id: str, base: str, tip: str | None, use_pool: bool = True) -> tuple[str, str]:
     """Release a merged task's worktree and delete its branch, then close the journal entry (which
     _record left at "releasing")."""
     released = worktrees.release(ws, task_id, use_pool=use_pool)
@@ -325,7 +313,7 @@ def _finish(ws: Workspace, task_id: str, base: str, tip: str | None, use_pool: b
     branch = f"feature/{task_id}"
     tip = tip or git.rev(f"refs/heads/{branch}", ws.root)
     deleted = _delete_branch(ws, branch, tip, base) if tip else f"branch {branch} already gone"
-    oplog.clear(ws, entry)
+    oplog.clear(ws, "merge")
     return released, deleted
 
 
@@ -400,10 +388,7 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
     """Finish or roll back a merge a killed process left in the oplog. Caller holds the merge lock."""
     entry = oplog.read(ws, "merge")
     if entry is None:
-        done = _recover_releases(ws)
-        for line in done:
-            echo(f"recovered: {line}")
-        return done
+        return []
     data, done = entry.data, []
     tid = str(data.get("task", "?"))
     base_now = str(data.get("base") or "")
@@ -451,31 +436,15 @@ def recover(ws: Workspace, echo: Echo = print) -> list[str]:
     if after is not None and after.step == "releasing":
         _unlock_released(ws, tid)
         _finish(ws, tid, base_now or _plan_base(ws), None)
-    done += _recover_releases(ws)
     for line in done:
         echo(f"recovered: {line}")
-    return done
-
-
-def _releases(ws: Workspace) -> list[oplog.Entry]:
-    return [e for e in oplog.pending(ws) if e.operation.startswith(RELEASE)]
-
-
-def _recover_releases(ws: Workspace) -> list[str]:
-    """Finish the releases a killed run left under way beside its merges (each task is merged)."""
-    done = []
-    for entry in _releases(ws):
-        tid = str(entry.data.get("task") or entry.operation[len(RELEASE):])
-        _unlock_released(ws, tid)
-        _finish(ws, tid, str(entry.data.get("base") or _plan_base(ws)), None, entry=entry.operation)
-        done.append(f"{tid}: finished releasing its worktree and branch after a kill")
     return done
 
 
 def recover_interrupted(ws: Workspace, echo: Echo = print, wait: float = WAIT) -> list[str]:
     """Finish or roll back a merge a killed process left, if any (under the merge lock): before a
     command looks at the base or the checkout, which a merge killed half-way leaves out of step."""
-    if oplog.read(ws, "merge") is None and not _releases(ws):
+    if oplog.read(ws, "merge") is None:
         return []
     with locks.lock(ws, "merge", timeout=wait, record=True):
         return recover(ws, echo)
@@ -567,73 +536,55 @@ def _merge_all(ws, plan, ids, base, squash, test_cmd, use_pool, echo, on_merged=
     report = MergeReport(base)
     merged_now: set[str] = set()
     tested: set[str] = set()
-    # a caller told of each merge (ctx run) has each worktree released beside the next merge, one at
-    # a time and in order, and is told once its worktree is parked: the dependents start in it
-    releaser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ctx-release") if on_merged else None
-    releases = []
-
-    def release(task_id: str, head: str, tip: str, how: str, entry: str) -> None:
-        released, deleted = _finish(ws, task_id, base, tip, use_pool, entry)
-        on_merged(task_id, head)
-        echo(f"{task_id:<24} merged   {how}; worktree {released}; {deleted}")
-
-    try:
-        for task in chosen:
-            if task.meta.get("merged"):
-                report.skipped[task.id] = "already merged"
+    for task in chosen:
+        if task.meta.get("merged"):
+            report.skipped[task.id] = "already merged"
+            continue
+        if task.status != "completed":
+            report.skipped[task.id] = f"not completed ({task.status})"
+            continue
+        waiting = [d for d in task.dependencies
+                   if d not in merged_now and not worktrees.dependency_done(ws, plan.task(d), base)]
+        if waiting:
+            report.skipped[task.id] = f"waits for {', '.join(waiting)} to be merged first"
+            continue
+        tips = _tips(ws, task.branch, base)
+        if tips is None:
+            report.skipped[task.id] = f"no branch {task.branch}"
+            continue
+        tip = tips[0]
+        outcome = _attempt(ws, task, tip, base, squash, _commands(task, test_cmd), tips[1:])
+        already = outcome.already
+        if already and git.is_ancestor(tip, base, ws.root):  # e.g. merged by hand before
+            if _never_moved(ws, task.branch):
+                reason = f"{task.branch} has no commits of its own: nothing to merge (was the work committed?)"
+                _block(ws, report, task.id, reason, echo)
                 continue
-            if task.status != "completed":
-                report.skipped[task.id] = f"not completed ({task.status})"
+            already = "ancestor"
+        if already is None:
+            if outcome.conflicts:
+                report.conflicts[task.id] = outcome.conflicts
+                _block(ws, report, task.id, f"merge conflict with {base} in {', '.join(outcome.conflicts)}", echo)
                 continue
-            waiting = [d for d in task.dependencies
-                       if d not in merged_now and not worktrees.dependency_done(ws, plan.task(d), base)]
-            if waiting:
-                report.skipped[task.id] = f"waits for {', '.join(waiting)} to be merged first"
+            if outcome.keep_task:
+                report.skipped[task.id] = outcome.reason or "not merged"
                 continue
-            tips = _tips(ws, task.branch, base)
-            if tips is None:
-                report.skipped[task.id] = f"no branch {task.branch}"
+            if outcome.commit is None:
+                if outcome.test_failed:
+                    tested.add(task.id)
+                _block(ws, report, task.id, outcome.reason or "not merged", echo)
                 continue
-            tip = tips[0]
-            outcome = _attempt(ws, task, tip, base, squash, _commands(task, test_cmd), tips[1:])
-            already = outcome.already
-            if already and git.is_ancestor(tip, base, ws.root):  # e.g. merged by hand before
-                if _never_moved(ws, task.branch):
-                    reason = f"{task.branch} has no commits of its own: nothing to merge (was the work committed?)"
-                    _block(ws, report, task.id, reason, echo)
-                    continue
-                already = "ancestor"
-            if already is None:
-                if outcome.conflicts:
-                    report.conflicts[task.id] = outcome.conflicts
-                    _block(ws, report, task.id, f"merge conflict with {base} in {', '.join(outcome.conflicts)}", echo)
-                    continue
-                if outcome.keep_task:
-                    report.skipped[task.id] = outcome.reason or "not merged"
-                    continue
-                if outcome.commit is None:
-                    if outcome.test_failed:
-                        tested.add(task.id)
-                    _block(ws, report, task.id, outcome.reason or "not merged", echo)
-                    continue
-                head = outcome.commit
-            else:
-                head = git.rev(f"refs/heads/{base}", ws.root)
-            merged_now.add(task.id)
-            report.merged.append(task.id)
-            how = f"already in {base} ({already})" if already else f"into {base} at {head[:10]}"
-            if releaser is None:
-                _record(ws, task.id, head)
-                released, deleted = _finish(ws, task.id, base, tip, use_pool)
-                echo(f"{task.id:<24} merged   {how}; worktree {released}; {deleted}")
-                continue
-            entry = _record(ws, task.id, head, base)
-            releases.append(releaser.submit(release, task.id, head, tip, how, entry))
-    finally:
-        if releaser is not None:
-            releaser.shutdown(wait=True)
-    for future in releases:
-        future.result()  # a release that failed is raised here, as it would have been in line
+            head = outcome.commit
+        else:
+            head = git.rev(f"refs/heads/{base}", ws.root)
+        _record(ws, task.id, head)
+        merged_now.add(task.id)
+        report.merged.append(task.id)
+        released, deleted = _finish(ws, task.id, base, tip, use_pool)
+        if on_merged is not None:
+            on_merged(task.id, head)
+        how = f"already in {base} ({already})" if already else f"into {base} at {head[:10]}"
+        echo(f"{task.id:<24} merged   {how}; worktree {released}; {deleted}")
     for tid, why in report.skipped.items():
         echo(f"{tid:<24} skipped  {why}")
     echo(f"merge: {len(report.merged)} merged, {len(report.blocked)} blocked, {len(report.skipped)} skipped (into {base})")

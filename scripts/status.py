@@ -120,7 +120,7 @@ def _predict_conflicts(ws: Workspace, plan, base: str, rows: list[TaskStatus]) -
 
 
 def _next_step(ws: Workspace, plan, rows: list[TaskStatus], base: str) -> str:
-    if any(e.operation == "merge" or e.operation.startswith("release-") for e in oplog.pending(ws)):
+    if oplog.read(ws, "merge") is not None:
         return "a merge was interrupted: run ctx merge to finish or roll it back (ctx doctor says which)"
     if all(r.merged for r in rows):
         return "every task is merged: run ctx cleanup, then ctx report"

@@ -265,8 +265,9 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
                     placed.outcome.path, branch=task.branch)
                 placed.port = ports.read(placed.outcome.path / ".env.ctx") or ports.assign(task.id, taken)
                 taken.add(placed.port)
-                if not shared:
+                if "copy" not in shared:
                     shared["copy"] = envfiles.to_copy(ws.root)
+                if placed.checkout == "add" and "flags" not in shared:
                     # as many checkouts at once as there are workers (git's own workers share the CPUs)
                     shared["flags"] = parallel_checkout(ws, workers)
                 started.append(executor.submit(one, placed))

@@ -8,6 +8,7 @@ earlier agent of its task still alive. CTX_FAULT_SEEDS=N runs N seeds (default 4
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -142,15 +143,15 @@ def test_killed_runs_resume_to_a_finished_plan(repo, tmp_path, seed):
 
 
 def test_a_run_killed_while_releasing_a_merged_worktree_finishes_the_release_when_resumed(repo):
-    """Releases go on beside the next merge, each under its own journal entry: a kill in the middle of
-    one leaves the task merged, and the resumed run parks its worktree and deletes its branch."""
+    """A kill after the merge is recorded but before the worktree is parked leaves the task merged and
+    the release in the journal; the resumed run parks the worktree, deletes the branch and goes on."""
     write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
     agent = 'echo "$CTX_TASK_ID" > "$CTX_TASK_ID.txt" && git add -A && git commit -qm "$CTX_TASK_ID"'
     killed = subprocess.run([sys.executable, "-m", "ctx", "run", "--merge", "--agent", agent], cwd=repo,
                             env=dict(os.environ, CTX_FAULT="merge:released"), capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL
-    entries = list((repo / ".parallel/journal").glob("*.json"))
-    assert [e.name for e in entries] == ["release-a.json"]
+    entry = json.loads((repo / ".parallel/journal/merge.json").read_text())
+    assert entry["step"] == "releasing" and entry["data"]["task"] == "a"
     front = yaml.safe_load((repo / ".parallel/plans/tasks/a.md").read_text().split("---\n")[1])
     assert front["merged"] and git(repo, "branch", "--list", "feature/a") != ""  # merged, not yet released
     doctor = subprocess.run([sys.executable, "-m", "ctx", "doctor"], cwd=repo, capture_output=True, text=True)
