@@ -333,10 +333,36 @@ def test_a_parked_worktree_changed_since_parking_is_left_alone(repo):
     setup(repo)
     assert "parked in worktrees/.pool/0" in finish_and_merge(repo, "a").stdout
     slot = repo / "worktrees/.pool/0"
+    parked = git(slot, "rev-parse", "HEAD")
     (slot / "app.py").write_text("# edited after parking\n")
     out = setup(repo)
     assert "created" in next(line for line in out.splitlines() if line.startswith("b "))
     assert (slot / "app.py").read_text() == "# edited after parking\n"
+    assert git(slot, "rev-parse", "HEAD") == parked  # left at its own commit, with its change
+    assert git(repo / "worktrees/b", "status", "--porcelain") == ""
+
+
+def test_parked_worktrees_with_staged_or_conflicting_changes_are_left_as_they_were(repo):
+    write_plan(repo, [{"id": "a"}, {"id": "c"}, {"id": "b", "dependencies": ["a", "c"]}])
+    (repo / ".parallel/config.yaml").write_text("pool_size: 4\n")
+    setup(repo)
+    finish_and_merge(repo, "a")
+    merged = finish_and_merge(repo, "c")  # main moves past a's parked commit: c.txt differs between them
+    assert "parked in worktrees/.pool/" in merged.stdout
+    slots = sorted((repo / "worktrees/.pool").iterdir())
+    heads = {slot: git(slot, "rev-parse", "HEAD") for slot in slots}
+    staged, clashing = slots
+    (staged / "staged.txt").write_text("staged only\n")
+    git(staged, "add", "staged.txt")
+    (clashing / "c.txt").write_text("a change the base's c.txt would overwrite\n")
+    if (clashing / "a.txt").exists() and not (clashing / "c.txt").exists():
+        staged, clashing = clashing, staged
+    out = setup(repo)
+    assert "created" in next(line for line in out.splitlines() if line.startswith("b "))
+    for slot in slots:
+        assert git(slot, "rev-parse", "HEAD") == heads[slot]
+    assert git(staged, "diff", "--cached", "--name-only") == "staged.txt"
+    assert "would overwrite" in (clashing / "c.txt").read_text()
     assert git(repo / "worktrees/b", "status", "--porcelain") == ""
 
 
