@@ -53,6 +53,11 @@ def clean(path: Path) -> bool:
     return git.run("status", "--porcelain", "-z", cwd=path).stdout == ""
 
 
+def unchanged(path: Path) -> bool:
+    """No change to a tracked file, judged from the index's stat cache (no walk for untracked files)."""
+    return git.run("diff-index", "--quiet", "HEAD", "--", cwd=path, check=False).returncode == 0
+
+
 def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str]) -> Path | None:
     """Detach a clean worktree and move it into the pool; None when the pool is full. `found`: the
     pool's registrations as read under the git lock (which the caller holds); `lost`: those of their
@@ -68,28 +73,14 @@ def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str]) -> Pa
     return slot
 
 
-def advance(slot: Path, head: str | None, commit: str) -> bool:
-    """Bring a parked worktree to `commit` (detached) if no tracked file of it has changed. git's checkout
-    makes one pass over the files, writes those that differ, and lists the changes it would carry along;
-    when it lists any, or refuses, the worktree goes back to its own commit with its changes (which come
-    back with it) and is not used."""
-    res = git.run("checkout", "--detach", commit, cwd=slot, check=False)
-    if res.ok and not res.stdout.strip():
-        return True
-    if res.ok and head:
-        git.run("checkout", "-q", "--detach", head, cwd=slot, check=False)
-    return False
-
-
 class Usable:
-    """Parked worktrees without changes to tracked files, brought to the new base a few at once ahead of
-    their use: take() gives the next one as soon as it is ready, so a task can be moved into it while
-    the others are still being checked. Brings only as many as are wanted, and one more for each that
-    has changes. A worktree brought to the base but not taken is still a clean parked worktree."""
+    """Parked worktrees without changes to tracked files, checked a few at once ahead of their use:
+    take() gives the next clean one as soon as its own check is done, so a task can be moved into it
+    while the others are still being checked. Checks only as many as are wanted, and one more for
+    each that has changes."""
 
-    def __init__(self, slots: list[Path], want: int, workers: int, commit: str, heads: dict[Path, str | None]):
+    def __init__(self, slots: list[Path], want: int, workers: int):
         self._rest = list(slots)
-        self._commit, self._heads = commit, heads
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers))
         self._pending: deque = deque()
         for _ in range(min(want, len(self._rest))):
@@ -97,7 +88,7 @@ class Usable:
 
     def _check_next(self) -> None:
         slot = self._rest.pop(0)
-        self._pending.append((slot, self._executor.submit(advance, slot, self._heads.get(slot), self._commit)))
+        self._pending.append((slot, self._executor.submit(unchanged, slot)))
 
     def take(self) -> Path | None:
         while self._pending:

@@ -65,13 +65,11 @@ class Job:
     checkout: str | None = None  # "add" (new worktree) or "switch" (a parked one moved to the path)
     entry: journal.Entry | None = None
     error: str | None = None
-    at_tip: bool = False  # a switch whose worktree holds the branch's commit already: only HEAD moves
 
 
 def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Registration],
-           slots: pool.Usable | None, repaired: dict[str, str], busy: set[Path], start: str) -> Job | SetupOutcome:
-    """Decide what task needs (caller holds the git lock); create its branch (at `start`, the base's
-    commit as this setup read it, which parked worktrees are brought to) and journal a checkout."""
+           slots: pool.Usable | None, repaired: dict[str, str], busy: set[Path]) -> Job | SetupOutcome:
+    """Decide what task needs (caller holds the git lock); create its branch and journal a checkout."""
     path = ws.worktree(task.id)
     rel = plan_model.rel(ws, path)
     real = Path(os.path.realpath(path))
@@ -94,7 +92,7 @@ def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Regis
     if holder is not None:
         return SetupOutcome(task.id, "skipped", f"{task.branch} is checked out at {holder.path}", path)
     repair.clear_stale_ref_lock(ws, task.branch)
-    made = git.run("branch", "--no-track", task.branch, start, cwd=ws.root, check=False, retries=5)
+    made = git.run("branch", "--no-track", task.branch, base, cwd=ws.root, check=False, retries=5)
     if made.ok:
         detail = f"{rel} on {task.branch} from {base}"
     elif "already exists" in made.stderr:
@@ -106,7 +104,7 @@ def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Regis
     entry = journal.begin(ws, task.id, path, task.branch)
     if slots is not None and pool.claim(ws, slots, path):
         outcome = SetupOutcome(task.id, "pooled", f"{rel} on {task.branch} (reused a parked worktree)", path)
-        return Job(outcome, task, 0, "switch", entry, at_tip=made.ok)
+        return Job(outcome, task, 0, "switch", entry)
     action = "repaired" if task.id in repaired else "created"
     return Job(SetupOutcome(task.id, action, detail, path), task, 0, "add", entry)
 
@@ -132,9 +130,7 @@ def parallel_checkout(ws: Workspace, concurrent: int = 1) -> list[str]:
 def _checkout(ws: Workspace, job: Job, flags: list[str]) -> None:
     path, branch = job.outcome.path, job.task.branch
     for attempt in range(8):
-        if job.checkout == "switch" and job.at_tip:  # files, index and commit are the branch's already
-            result = git.run("symbolic-ref", "-m", "ctx setup", "HEAD", f"refs/heads/{branch}", cwd=path, check=False)
-        elif job.checkout == "switch":
+        if job.checkout == "switch":
             result = git.run("checkout", "-q", branch, cwd=path, check=False)
         else:
             result = git.run(*flags, "worktree", "add", "-q", str(path), branch, cwd=ws.root, check=False)
@@ -210,8 +206,7 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
     plan = plan or plan_model.load(ws)
     ws.ensure_excluded()
     base = base or base_branch(ws, plan)
-    start = git.rev(base, ws.root)
-    if not start:
+    if not git.rev(base, ws.root):
         raise data_error(f"--base: '{base}' is not a branch or commit of this repository")
     if not plan.metadata.get("base"):
         tasks.update_metadata(ws, base=base)
@@ -258,11 +253,10 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
             regs = registry.by_path(ws.root)
             parked = pool.parked(ws, base, regs)
         slots = parked if use_pool and cap > 0 and ready else []
-        heads = {slot: getattr(regs.get(Path(os.path.realpath(slot))), "head", None) for slot in slots}
-        usable = pool.Usable(slots, len(ready), limit, start, heads) if slots else None
+        usable = pool.Usable(slots, len(ready), limit) if slots else None
         try:
             for task in ready:
-                placed = _place(ws, task, base, regs, usable, repaired, busy, start)
+                placed = _place(ws, task, base, regs, usable, repaired, busy)
                 if isinstance(placed, SetupOutcome):
                     outcomes.append(placed)
                     continue
