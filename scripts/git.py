@@ -71,6 +71,12 @@ def is_lock_failure(stderr: str) -> bool:
                                   or "could not lock" in stderr.lower())
 
 
+def is_registering(stderr: str) -> bool:
+    """A worktree was being registered by another git while this one read the list of worktrees (its
+    commondir or gitdir file not written yet): gone a moment later."""
+    return "failed to read" in stderr and "worktrees/" in stderr
+
+
 def zsplit(text: str) -> list[str]:
     return [part for part in text.split("\0") if part]
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import git, processes
+from .errors import CtxError
 
 
 @dataclass
@@ -21,7 +23,15 @@ class Registration:
 
 
 def registrations(root: Path) -> list[Registration]:
-    out = git.run("worktree", "list", "--porcelain", "-z", cwd=root).stdout
+    for attempt in range(8):  # another git may be adding a worktree right now
+        listed = git.run("worktree", "list", "--porcelain", "-z", cwd=root, check=False)
+        if listed.ok or not git.is_registering(listed.stderr):
+            break
+        time.sleep(0.02 * (attempt + 1))
+    if not listed.ok:
+        lines = (listed.stderr.strip() or f"exit {listed.returncode}").splitlines()
+        raise CtxError(f"git worktree list failed: {lines[-1]}")
+    out = listed.stdout
     result: list[Registration] = []
     current: Registration | None = None
     for field in out.split("\0"):

@@ -112,7 +112,7 @@ def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Regis
 def _transient(stderr: str) -> bool:
     """A failure caused by another git working at the same moment: a lock held, or a worktree being
     registered while this git read the list of worktrees (its commondir or gitdir not written yet)."""
-    return git.is_lock_failure(stderr) or ("failed to read" in stderr and "worktrees/" in stderr)
+    return git.is_lock_failure(stderr) or git.is_registering(stderr)
 
 
 def parallel_checkout(ws: Workspace, concurrent: int = 1) -> list[str]:
@@ -127,11 +127,23 @@ def parallel_checkout(ws: Workspace, concurrent: int = 1) -> list[str]:
     return ["-c", f"checkout.workers={workers}"]
 
 
+def _switch(path: Path, branch: str) -> git.GitResult:
+    """Check the branch out in a parked worktree that setup found clean. read-tree writes the files that
+    differ and checks only those, where checkout would first look at every file of the worktree once
+    more; then HEAD moves to the branch. Anything in the way: checkout, which says what."""
+    moved = git.run("read-tree", "-m", "-u", "HEAD", f"refs/heads/{branch}", cwd=path, check=False)
+    if moved.ok:
+        moved = git.run("symbolic-ref", "-m", "ctx setup", "HEAD", f"refs/heads/{branch}", cwd=path, check=False)
+        if moved.ok:
+            return moved
+    return git.run("checkout", "-q", branch, cwd=path, check=False)
+
+
 def _checkout(ws: Workspace, job: Job, flags: list[str]) -> None:
     path, branch = job.outcome.path, job.task.branch
     for attempt in range(8):
         if job.checkout == "switch":
-            result = git.run("checkout", "-q", branch, cwd=path, check=False)
+            result = _switch(path, branch)
         else:
             result = git.run(*flags, "worktree", "add", "-q", str(path), branch, cwd=ws.root, check=False)
         if result.ok:
