@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 from helpers import ctx, git, write_plan
 
@@ -79,18 +78,3 @@ def test_doctor_checks_what_the_merges_will_need_before_agents_start(repo):
     (repo / ".git/index.lock").unlink()
     (repo / "app.py").write_text("changed\n")  # uncommitted work: reported by the clean-checkout check alone
     assert check()["ok"]
-
-
-def test_a_merge_left_half_done_in_the_main_checkout_stops_the_run_before_any_agent(repo):
-    write_plan(repo, [{"id": "a"}], base="main")
-    git(repo, "checkout", "-q", "-b", "side")
-    (repo / "app.py").write_text("side\n")
-    git(repo, "commit", "-qam", "side")
-    git(repo, "checkout", "-q", "main")
-    (repo / "app.py").write_text("main\n")
-    git(repo, "commit", "-qam", "main")
-    merging = subprocess.run(["git", "merge", "side"], cwd=repo, capture_output=True)
-    assert merging.returncode != 0 and (repo / ".git/MERGE_HEAD").exists()  # a conflict: the merge stays open
-    proc = ctx(repo, "run", "--merge", "--agent", "true")
-    assert proc.returncode == 1 and "in the middle of a merge (MERGE_HEAD exists)" in proc.stderr
-    assert "Traceback" not in proc.stderr and not (repo / "worktrees/a").exists()
