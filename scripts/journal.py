@@ -26,6 +26,7 @@ class Entry:
     phase: str  # CHECKOUT or PREPARE
     pid: int
     started: str  # the owner's start time, so that a recycled pid is not taken for it
+    pooled: bool = False  # a parked worktree moved to the path: it may hold files of its own
 
     def owner_alive(self) -> bool:
         return process_start(self.pid) == self.started
@@ -53,9 +54,9 @@ def process_start(pid: int) -> str | None:
     return "alive"
 
 
-def begin(ws: Workspace, task_id: str, path: Path, branch: str) -> Entry:
+def begin(ws: Workspace, task_id: str, path: Path, branch: str, pooled: bool = False) -> Entry:
     pid = os.getpid()
-    entry = Entry(task_id, str(path), branch, CHECKOUT, pid, process_start(pid) or "")
+    entry = Entry(task_id, str(path), branch, CHECKOUT, pid, process_start(pid) or "", pooled)
     _write(ws, entry)
     return entry
 

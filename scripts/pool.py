@@ -103,11 +103,7 @@ class Usable:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def claim(ws: Workspace, available: Usable, target: Path) -> bool:
-    """Move the next clean parked worktree to target. The caller holds the git lock, and checks the
-    task's branch out there afterwards."""
-    slot = available.take()
-    if slot is None:
-        return False
+def move(ws: Workspace, slot: Path, target: Path) -> None:
+    """Move a parked worktree that Usable.take() gave to target. The caller holds the git lock, and
+    checks the task's branch out there afterwards."""
     git.run("worktree", "move", str(slot), str(target), cwd=ws.root, retries=3)
-    return True

@@ -118,7 +118,13 @@ def findings(ws: Workspace, base: str | None = None, regs: pool.Regs | None = No
         seen.add(path)
         if entry.phase == journal.CHECKOUT:
             reg = regs.get(path)
-            if reg is not None and reg.head and not registry.head_reachable(ws.root, reg.head, base):
+            own = _untracked(path) if entry.pooled and reg is not None else []
+            if own:  # put in the pool after it was parked: removing the worktree would lose them
+                found.append(Finding(path, f"half-made worktree of {entry.task_id}, taken from the pool, holding "
+                                     f"files git does not track ({', '.join(own[:3])}"
+                                     f"{' and more' if len(own) > 3 else ''})", f"{KEEP}: move those files "
+                                     f"away, then run ctx setup again", entry.task_id))
+            elif reg is not None and reg.head and not registry.head_reachable(ws.root, reg.head, base):
                 found.append(Finding(path, f"half-made worktree of {entry.task_id} whose HEAD {reg.head[:12]} "
                                      "is on no branch", f"{KEEP}: save its commits on a branch, then "
                                      f"remove it with git worktree remove --force {path}", entry.task_id))
@@ -152,6 +158,12 @@ def findings(ws: Workspace, base: str | None = None, regs: pool.Regs | None = No
         found.append(Finding(lock, "index.lock left behind (by a killed git, unless one is running there now)",
                              "none: if no git command is running there, delete the file"))
     return found
+
+
+def _untracked(path: Path) -> list[str]:
+    """Files in the worktree that git does not track and does not ignore."""
+    res = git.run("status", "--porcelain", "-z", "--untracked-files=all", cwd=path, check=False)
+    return [e[3:] for e in git.zsplit(res.stdout) if e.startswith("?? ")] if res.ok else []
 
 
 def _worktree_of(admin: Path) -> Path:

@@ -101,8 +101,10 @@ def _place(ws: Workspace, task: Task, base: str, regs: dict[Path, registry.Regis
         lines = made.stderr.strip().splitlines()
         raise CtxError(f"git branch {task.branch} failed: {lines[-1] if lines else 'exit ' + str(made.returncode)}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    entry = journal.begin(ws, task.id, path, task.branch)
-    if slots is not None and pool.claim(ws, slots, path):
+    slot = slots.take() if slots is not None else None
+    entry = journal.begin(ws, task.id, path, task.branch, pooled=slot is not None)
+    if slot is not None:
+        pool.move(ws, slot, path)
         outcome = SetupOutcome(task.id, "pooled", f"{rel} on {task.branch} (reused a parked worktree)", path)
         return Job(outcome, task, 0, "switch", entry)
     action = "repaired" if task.id in repaired else "created"

@@ -369,3 +369,23 @@ def test_fresh_worktrees_use_gits_parallel_checkout_unless_the_repository_config
     write_plan(repo, [{"id": "a"}])
     setup(repo)
     assert git(repo / "worktrees/a", "status", "--porcelain") == ""
+
+
+def test_files_put_in_a_parked_worktree_are_never_removed_with_it(repo):
+    """A file dropped into a parked worktree after it was parked, where the new base adds one: the
+    switch refuses, and the next setup keeps that worktree (and the file) instead of making it again."""
+    write_plan(repo, [{"id": "a"}, {"id": "b", "dependencies": ["a"]}])
+    setup(repo)
+    finish_and_merge(repo, "a")
+    (repo / "worktrees/.pool/0/notes.txt").write_text("mine, not ctx's\n")
+    (repo / "notes.txt").write_text("the base's own notes\n")
+    git(repo, "add", "notes.txt")
+    git(repo, "commit", "-qm", "notes")
+    first = ctx(repo, "setup")
+    assert first.returncode == 1 and "Traceback" not in first.stderr
+    assert "setup of b failed" in first.stderr
+    again = ctx(repo, "setup")
+    assert "files git does not track (notes.txt)" in again.stdout + again.stderr
+    assert (repo / "worktrees/b/notes.txt").read_text() == "mine, not ctx's\n"
+    doctor = ctx(repo, "doctor")
+    assert "files git does not track (notes.txt)" in doctor.stdout
