@@ -65,7 +65,7 @@ def median(values: list[float]) -> float:
 
 
 REMOVED = Path(tempfile.gettempdir()) / "ctx-bench-removed"  # touched when a benchmark removed its files
-QUIET = 65  # seconds
+QUIET = 365  # seconds
 
 
 @contextlib.contextmanager
@@ -73,10 +73,11 @@ def scratch():
     """A folder whose subfolders the measurements use; nothing in it is removed before the benchmark ends.
 
     On ext4 without a journal (this kind of VM), the kernel does not reuse an inode freed in the last
-    minute (after a sync; five more while unsynced), and steps over each such inode whenever it makes a
-    file. Removing one run's files just before the next run made that run's checkouts several times
-    slower. So removal waits until every run is measured, and a benchmark started within a minute of
-    another's removal waits out the rest of that minute first.
+    minute (six while the inode's table block is not written back), and steps over each such inode
+    whenever it makes a file. Removing one run's files just before the next run made that run's
+    checkouts several times slower, and making files stayed slow for about six minutes after a
+    benchmark's removal, sync or not. So removal waits until every run is measured, and a benchmark
+    started within six minutes of another's removal waits out the rest of them first.
     """
     try:
         wait = QUIET - (time.time() - REMOVED.stat().st_mtime)
