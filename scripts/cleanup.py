@@ -83,7 +83,7 @@ def _recover(ws: Workspace, act) -> None:
     if entry.step == "removing" and target.is_dir():
         head = _head(target)
         # it was clean when the removal began, so files it lacks now were deleted by that removal
-        if reachable(ws.root, head, git.current_branch(ws.root)) and (
+        if reachable(ws.root, head, ws.branch()) and (
                 entry.data.get("clean") is not True or _only_deletions(target)):
             act(plan_model.rel(ws, target), "removed", "finishing a removal a killed cleanup began",
                 lambda: git.run("worktree", "remove", "--force", str(target), cwd=ws.root))
@@ -147,7 +147,7 @@ def _cleanup(ws: Workspace, *, force: bool, dry_run: bool, drop_pool: bool, echo
         regs = registry.by_path(ws.root)
         for task in plan.tasks:
             all_done &= _task(ws, task, base, regs, force, act)
-    pool_base = worktrees.base_branch(ws, plan) if plan is not None else git.current_branch(ws.root)
+    pool_base = worktrees.base_branch(ws, plan) if plan is not None else ws.branch()
     for slot in sorted(set().union(*pool.sort(ws, pool_base))):
         where = plan_model.rel(ws, slot)
         if not reachable(ws.root, _head(slot), pool_base):

@@ -249,11 +249,11 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
     work: list[Job] = []
     started = []
     taken: set[int] = set()
-    shared: dict[str, list[str]] = {}  # what every job needs, found once the first one is placed
+    copy: list[str] | None = None  # found once a task is placed
+    flags: list[str] | None = None  # git's checkout workers, found once a task needs a new worktree
 
     def one(job: Job) -> None:
-        flags = shared["flags"] if job.checkout == "add" else []
-        _work(ws, job, shared["copy"], str(command) if command else None, flags)
+        _work(ws, job, copy, str(command) if command else None, flags if job.checkout == "add" else [])
         if on_ready is not None and not job.error and job.outcome.action in READY:
             on_ready(job.outcome)
 
@@ -279,11 +279,11 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
                     placed.outcome.path, branch=task.branch)
                 placed.port = ports.read(placed.outcome.path / ".env.ctx") or ports.assign(task.id, taken)
                 taken.add(placed.port)
-                if "copy" not in shared:
-                    shared["copy"] = envfiles.to_copy(ws.root)
-                if placed.checkout == "add" and "flags" not in shared:
+                if copy is None:
+                    copy = envfiles.to_copy(ws.root)
+                if placed.checkout == "add" and flags is None:
                     # as many checkouts at once as there are workers (git's own workers share the CPUs)
-                    shared["flags"] = parallel_checkout(ws, workers)
+                    flags = parallel_checkout(ws, workers)
                 started.append(executor.submit(one, placed))
         finally:
             if usable is not None:
