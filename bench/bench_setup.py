@@ -30,6 +30,9 @@ ENV = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="b@x", GIT_COMM
            GIT_COMMITTER_EMAIL="b@x")
 ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # ctx keeps its bytecode cache, as an installed plugin does
 ROOT = Path(__file__).resolve().parent.parent
+# After a merge parks worktrees, the pool's watcher checks each of them once (a stat of each file); the
+# pooled setup is timed once that is done, as it is when an agent's work comes between the two.
+SETTLE = 2.0
 
 
 def sh(cmd: list[str] | str, cwd: Path, shell: bool = False) -> None:
@@ -105,24 +108,9 @@ def fresh(repo: Path, ids: list[str], jobs: int) -> float:
     return elapsed
 
 
-def repark(repo: Path, count: int, heads: dict[str, str]) -> None:
-    """Put the second plan's worktrees back in the pool as they were, to time the pooled setup again."""
-    for n in range(count):
-        wt = repo / "worktrees" / f"next-{n:02d}"
-        sh(["git", "checkout", "-q", "--detach", heads[f"next-{n:02d}"]], wt)
-        sh(["git", "worktree", "move", str(wt), str(repo / "worktrees" / ".pool" / f"r{n}")], repo)
-        sh(["git", "branch", "-D", f"feature/next-{n:02d}"], repo)
-    (repo / ".parallel" / "plans").rename(aside(repo))
-    write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
-    sh([sys.executable, "-m", "ctx", "plan", "validate"], repo)
-
-
-def pooled(repo: Path, count: int, rounds: int) -> list[float]:
-    """Fill the pool with a first plan's merged worktrees, then time setting up a second plan."""
-    reset(repo)
-    ids = [f"first-{n:02d}" for n in range(count)]
-    plan(repo, ids, pool_size=count)
-    sh([sys.executable, "-m", "ctx", "setup"], repo)
+def work_and_merge(repo: Path, ids: list[str]) -> None:
+    """Each task commits a file of its own and is completed; `ctx merge` merges them all and parks their
+    worktrees, as a run does."""
     for tid in ids:
         wt = repo / "worktrees" / tid
         (wt / f"{tid}.txt").write_text(f"{tid}\n")
@@ -130,22 +118,32 @@ def pooled(repo: Path, count: int, rounds: int) -> list[float]:
         sh(["git", "commit", "-q", "-m", tid], wt)
         sh([sys.executable, "-m", "ctx", "task", "complete", tid], repo)
     sh([sys.executable, "-m", "ctx", "merge"], repo)
+
+
+def next_plan(repo: Path, ids: list[str]) -> None:
     (repo / ".parallel" / "plans").rename(aside(repo))
-    write_plan(repo, [{"id": f"next-{n:02d}"} for n in range(count)])
+    write_plan(repo, [{"id": i} for i in ids])
     sh([sys.executable, "-m", "ctx", "plan", "validate"], repo)
+
+
+def pooled(repo: Path, count: int, rounds: int) -> list[float]:
+    """Time setting up a plan from the pool after the previous plan's merges parked its worktrees. The
+    first plan is set up fresh; every round then merges the plan before, so the pool holds worktrees at
+    that plan's commits, ten files behind the new base, as ctx left them."""
+    reset(repo)
+    ids = [f"r0-{n:02d}" for n in range(count)]
+    plan(repo, ids, pool_size=count)
+    sh([sys.executable, "-m", "ctx", "setup"], repo)
     times = []
-    for round_ in range(rounds):
-        heads = {}
-        for slot in (repo / "worktrees" / ".pool").iterdir():
-            heads[slot.name] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=slot, capture_output=True,
-                                              text=True).stdout.strip()
+    for round_ in range(1, rounds + 1):
+        work_and_merge(repo, ids)
+        ids = [f"r{round_}-{n:02d}" for n in range(count)]
+        next_plan(repo, ids)
+        time.sleep(SETTLE)
         times.append(ctx_setup(repo))
         out = subprocess.run(["git", "worktree", "list"], cwd=repo, capture_output=True, text=True).stdout
-        if out.count("/worktrees/next-") != count or "/.pool/" in out:
-            raise SystemExit("the second plan was not set up from the pool:\n" + out)
-        if round_ < rounds - 1:
-            # the same parked commits again; which one goes to which task does not matter
-            repark(repo, count, {f"next-{n:02d}": h for n, h in enumerate(sorted(heads.values()))})
+        if out.count(f"/worktrees/r{round_}-") != count or "/.pool/" in out:
+            raise SystemExit("the plan was not set up from the pool:\n" + out)
     reset(repo)
     return times
 

@@ -13,7 +13,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import git, registry
+from . import git, registry, watcher
 from .workspace import Workspace
 
 
@@ -58,10 +58,11 @@ def unchanged(path: Path) -> bool:
     return git.run("diff-index", "--quiet", "HEAD", "--", cwd=path, check=False).returncode == 0
 
 
-def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str]) -> Path | None:
-    """Detach a clean worktree and move it into the pool; None when the pool is full. `found`: the
-    pool's registrations as read under the git lock (which the caller holds); `lost`: those of their
-    HEADs on no branch, which do not count."""
+def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str], head: str | None) -> Path | None:
+    """Detach a clean worktree at commit `head` and move it into the pool, where the repository's
+    watcher watches it; None when the pool is full. `found`: the pool's registrations as read under
+    the git lock (which the caller holds); `lost`: those of their HEADs on no branch, which do not
+    count."""
     if len(_reusable(found, lost)) >= cap:
         return None
     ws.pool.mkdir(parents=True, exist_ok=True)
@@ -70,6 +71,8 @@ def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str]) -> Pa
     # detach where it stands: only HEAD changes (what `git checkout --detach` does, without reading the index)
     git.run("update-ref", "--no-deref", "-m", "ctx: parked", "HEAD", "HEAD", cwd=path)
     git.run("worktree", "move", str(path), str(slot), cwd=ws.root, retries=3)
+    if head:
+        watcher.watch(ws.git_dir(), slot, head)
     return slot
 
 
@@ -77,9 +80,12 @@ class Usable:
     """Parked worktrees without changes to tracked files, checked a few at once ahead of their use:
     take() gives the next clean one as soon as its own check is done, so a task can be moved into it
     while the others are still being checked. Checks only as many as are wanted, and one more for
-    each that has changes."""
+    each that has changes. A worktree the repository's watcher vouches for is not looked at again.
 
-    def __init__(self, slots: list[Path], want: int, workers: int):
+    heads: each parked worktree's commit, as registered (what the watcher saw it parked at)."""
+
+    def __init__(self, ws: Workspace, slots: list[Path], heads: dict[Path, str | None], want: int, workers: int):
+        self._common, self._heads = ws.git_dir(), heads
         self._rest = list(slots)
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers))
         self._pending: deque = deque()
@@ -88,7 +94,11 @@ class Usable:
 
     def _check_next(self) -> None:
         slot = self._rest.pop(0)
-        self._pending.append((slot, self._executor.submit(unchanged, slot)))
+        self._pending.append((slot, self._executor.submit(self._check, slot)))
+
+    def _check(self, slot: Path) -> bool:
+        head = self._heads.get(slot)
+        return bool(head) and watcher.vouched(self._common, slot, head) or unchanged(slot)
 
     def take(self) -> Path | None:
         while self._pending:

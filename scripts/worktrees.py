@@ -267,7 +267,8 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
             regs = registry.by_path(ws.root)
             parked = pool.parked(ws, base, regs)
         slots = parked if use_pool and cap > 0 and ready else []
-        usable = pool.Usable(slots, len(ready), limit) if slots else None
+        heads = {p: regs[p].head for p in slots if p in regs}
+        usable = pool.Usable(ws, slots, heads, len(ready), limit) if slots else None
         try:
             for task in ready:
                 placed = _place(ws, task, base, regs, usable, repaired, busy)
@@ -331,7 +332,7 @@ def release(ws: Workspace, task_id: str, *, use_pool: bool = True) -> str:
                     "(save it with git branch NAME there)")
         if cap > 0:
             (path / ".env.ctx").unlink(missing_ok=True)
-            slot = pool.park(ws, path, cap, found, lost)
+            slot = pool.park(ws, path, cap, found, lost, reg.head)
             if slot is not None:
                 return f"parked in {plan_model.rel(ws, slot)}"
         result = git.run("worktree", "remove", str(path), cwd=ws.root, check=False, retries=3)

@@ -36,3 +36,18 @@ def _isolated_env(tmp_path_factory, monkeypatch):
 def repo(tmp_path) -> Path:
     """A main checkout on branch `main` with one commit, pushed to a bare `origin`."""
     return make_repo(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _no_pool_watcher_left(tmp_path_factory):
+    """A merge that parks a worktree starts the repository's pool watcher, which outlives the command
+    by design; the test's repositories go with the test, and so do their watchers."""
+    yield
+    from helpers import processes_with
+    import signal
+    for pid in processes_with(str(tmp_path_factory.getbasetemp())):
+        try:
+            if b"watcher.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
