@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import git, registry, watcher
+from .errors import CtxError
 from .workspace import Workspace
 
 
@@ -58,21 +59,28 @@ def unchanged(path: Path) -> bool:
     return git.run("diff-index", "--quiet", "HEAD", "--", cwd=path, check=False).returncode == 0
 
 
-def park(ws: Workspace, path: Path, cap: int, found: Regs, lost: set[str], head: str | None) -> Path | None:
-    """Detach a clean worktree at commit `head` and move it into the pool, where the repository's
+def park(ws: Workspace, reg: registry.Registration, cap: int, found: Regs, lost: set[str]) -> Path | None:
+    """Detach a clean worktree where it stands and move it into the pool, where the repository's
     watcher watches it; None when the pool is full. `found`: the pool's registrations as read under
     the git lock (which the caller holds); `lost`: those of their HEADs on no branch, which do not
-    count."""
+    count. A worktree git will not move (one with submodules) is put back on its branch, and the
+    error says why."""
     if len(_reusable(found, lost)) >= cap:
         return None
     ws.pool.mkdir(parents=True, exist_ok=True)
     used = {p.name for p in ws.pool.iterdir()}
     slot = next(ws.pool / str(n) for n in range(len(used) + 1) if str(n) not in used)
     # detach where it stands: only HEAD changes (what `git checkout --detach` does, without reading the index)
-    git.run("update-ref", "--no-deref", "-m", "ctx: parked", "HEAD", "HEAD", cwd=path)
-    git.run("worktree", "move", str(path), str(slot), cwd=ws.root, retries=3)
-    if head:
-        watcher.watch(ws.git_dir(), slot, head)
+    git.run("update-ref", "--no-deref", "-m", "ctx: parked", "HEAD", "HEAD", cwd=reg.path)
+    moved = git.run("worktree", "move", str(reg.path), str(slot), cwd=ws.root, check=False, retries=3)
+    if not moved.ok:
+        if reg.branch:
+            git.run("symbolic-ref", "-m", "ctx: not parked", "HEAD", f"refs/heads/{reg.branch}", cwd=reg.path,
+                    check=False)
+        lines = (moved.stderr.strip() or f"exit {moved.returncode}").splitlines()
+        raise CtxError(f"git worktree move failed: {lines[-1].removeprefix('fatal: ')}")
+    if reg.head:
+        watcher.watch(ws.git_dir(), slot, reg.head)
     return slot
 
 

@@ -332,7 +332,10 @@ def release(ws: Workspace, task_id: str, *, use_pool: bool = True) -> str:
                     "(save it with git branch NAME there)")
         if cap > 0:
             (path / ".env.ctx").unlink(missing_ok=True)
-            slot = pool.park(ws, path, cap, found, lost, reg.head)
+            try:
+                slot = pool.park(ws, reg, cap, found, lost)
+            except CtxError as exc:  # removing it would fail alike, or take the submodules' own commits
+                return f"kept {plan_model.rel(ws, path)}: {exc.message}"
             if slot is not None:
                 return f"parked in {plan_model.rel(ws, slot)}"
         result = git.run("worktree", "remove", str(path), cwd=ws.root, check=False, retries=3)

@@ -170,6 +170,12 @@ def test_submodules_are_initialised_in_new_worktrees(repo, tmp_path, monkeypatch
     write_plan(repo, [{"id": "a"}])
     setup(repo)
     assert (repo / "worktrees/a/vendor/lib/lib.py").read_text() == "LIB = 1\n"
+    # git moves and removes no worktree with submodules: after the merge, the worktree stays, and says so
+    merged = finish_and_merge(repo, "a")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert "kept worktrees/a" in merged.stdout and "submodules" in merged.stdout
+    assert (repo / "worktrees/a/vendor/lib/lib.py").exists()
+    assert not (repo / "worktrees/.pool").exists() or not list((repo / "worktrees/.pool").iterdir())
 
 
 def dead_pid() -> int:

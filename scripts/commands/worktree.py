@@ -7,7 +7,6 @@ import time
 
 import click
 
-from .. import status as status_model
 from .. import worktrees
 from ..errors import CtxError
 from ..workspace import Workspace
@@ -32,6 +31,8 @@ def setup(ids: tuple[str, ...], base: str | None, no_pool: bool, jobs: int | Non
 @click.option("--no-fail", is_flag=True, help="Print a missing or invalid plan as a line and exit 0 (for prompts).")
 def status(as_json: bool, watch: bool, no_fail: bool) -> None:
     """Show every task: status, wave, branch, commits ahead, uncommitted files, worktree."""
+    from .. import status as status_model  # what status needs (merge, conflicts) setup does not
+
     ws = Workspace.find()
     while True:
         try:
