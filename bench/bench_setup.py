@@ -182,15 +182,17 @@ def main() -> None:
             return
         for files in args.pool_files:
             repo = make_repo(tmp, files)
-            rows.append((files, median(pooled(repo, args.tasks, args.rounds)), fresh(repo, ids, max(args.jobs))))
+            runs = pooled(repo, args.tasks, args.rounds)
+            rows.append((files, median(runs), fresh(repo, ids, max(args.jobs)), runs))
             repo.rename(aside(repo))
         small = rows[0][1]
         print(f"\npooled: {args.tasks} tasks set up from the pool after {args.tasks} merges (median of "
               f"{args.rounds}); fresh at --jobs {max(args.jobs)}\n")
-        print("| files | ctx setup (pool) | ctx setup (fresh) | pool / fresh | pool / pool on the smallest |")
-        print("|---|---|---|---|---|")
-        for files, t_pool, t_fresh in rows:
-            print(f"| {files} | {t_pool:.2f} s | {t_fresh:.2f} s | {t_pool / t_fresh:.3f}x | {t_pool / small:.2f}x |")
+        print("| files | ctx setup (pool) | ctx setup (fresh) | pool / fresh | pool / pool on the smallest | pool runs |")
+        print("|---|---|---|---|---|---|")
+        for files, t_pool, t_fresh, runs in rows:
+            print(f"| {files} | {t_pool:.2f} s | {t_fresh:.2f} s | {t_pool / t_fresh:.3f}x | {t_pool / small:.2f}x | "
+                  f"{', '.join(f'{t:.2f}' for t in runs)} |")
 
 
 if __name__ == "__main__":

@@ -110,9 +110,12 @@ def stop(common: Path) -> bool:
 
 class _Slot:
     def __init__(self, path: str, head: str):
+        import threading
         self.path, self.head = path, head
         self.wds: set[int] = set()
         self.folders: tuple = ()  # the worktree's and its admin folder's identity when watched
+        self.checked = threading.Event()  # its own check is done; `clean` says how it came out
+        self.clean = False
 
 
 def _identity(*folders: str) -> tuple:
@@ -133,8 +136,13 @@ def admin(worktree: str) -> str | None:
 
 
 class Watcher:
+    """The watches, and the worktrees they vouch for. One thread reads requests and events; another
+    checks each newly watched worktree, so that a request is answered while a check runs."""
+
     def __init__(self, common: str):
         import ctypes
+        import queue
+        import threading
         self.common = common
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -143,6 +151,10 @@ class Watcher:
         self.slots: dict[str, _Slot] = {}
         self.owner: dict[int, _Slot] = {}  # watch descriptor -> the worktree it belongs to
         self.env = dict(os.environ, LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
+        self.to_check: queue.SimpleQueue = queue.SimpleQueue()
+        self.wake, self._woken = os.pipe()  # the checking thread tells the other one a check is done
+        os.set_blocking(self.wake, False)
+        threading.Thread(target=self._checker, daemon=True).start()
 
     # inotify
     def _add(self, slot: _Slot, folder: str) -> bool:
@@ -190,8 +202,27 @@ class Watcher:
             self.drop(old)
         slot = _Slot(path, head)
         self.slots[path] = slot
-        if not self._watch_tree(slot) or not self._verify(slot):
+        if self._watch_tree(slot):
+            self.to_check.put(slot)
+        else:
             self.drop(slot)
+
+    def _checker(self) -> None:
+        while True:
+            slot = self.to_check.get()
+            slot.clean = self._verify(slot)
+            slot.checked.set()
+            os.write(self._woken, b".")
+
+    def settle(self) -> None:
+        """Drop the worktrees whose own check found a change."""
+        try:
+            os.read(self.wake, 4096)
+        except BlockingIOError:
+            pass
+        for slot in list(self.slots.values()):
+            if slot.checked.is_set() and not slot.clean:
+                self.drop(slot)
 
     def _watch_tree(self, slot: _Slot) -> bool:
         gitdir = admin(slot.path)
@@ -228,9 +259,12 @@ class Watcher:
         return result.returncode == 0
 
     def take(self, head: str, path: str) -> bool:
-        self.drain()
         slot = self.slots.get(path)
         if slot is None:
+            return False
+        slot.checked.wait(REPLY_WAIT / 2)  # its own check, when that is still under way
+        self.drain()
+        if self.slots.get(path) is not slot or not slot.clean:
             return False
         self.drop(slot)
         gitdir = admin(path)
@@ -240,17 +274,16 @@ class Watcher:
             return False
         return same and slot.head == head
 
-    def answer(self, request: bytes) -> tuple[bytes, bool]:
-        """(reply, whether to exit)."""
+    def answer(self, request: bytes) -> tuple[bytes, bool, object]:
+        """(reply, whether to exit, what to do once the reply is sent)."""
         parts = [os.fsdecode(p) for p in request.split(b"\0")]
         if parts[0] == "watch" and len(parts) == 3:
-            self.start_watching(parts[1], parts[2])
-            return b"ok", False
+            return b"ok", False, lambda: self.start_watching(parts[1], parts[2])
         if parts[0] == "take" and len(parts) == 3:
-            return (b"clean" if self.take(parts[1], parts[2]) else b"no"), False
+            return (b"clean" if self.take(parts[1], parts[2]) else b"no"), False, None
         if parts[0] == "stop":
-            return b"ok", True
-        return b"?", False
+            return b"ok", True, None
+        return b"?", False, None
 
 
 def _read_all(conn) -> bytes:
@@ -275,15 +308,21 @@ def serve(common: str, first: bytes) -> None:
     listener.listen(16)
     watcher = Watcher(common)
     if first:
-        watcher.answer(first)
+        _, _, then = watcher.answer(first)
+        if then:
+            then()
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "listener")
     selector.register(watcher.fd, selectors.EVENT_READ, "events")
+    selector.register(watcher.wake, selectors.EVENT_READ, "checked")
     last = time.monotonic()
     while watcher.slots and time.monotonic() - last < IDLE_EXIT:
         for key, _ in selector.select(timeout=60):
             if key.data == "events":
                 watcher.drain()
+                continue
+            if key.data == "checked":
+                watcher.settle()
                 continue
             conn, _ = listener.accept()
             with conn:
@@ -291,13 +330,15 @@ def serve(common: str, first: bytes) -> None:
                 try:
                     if _peer_uid(conn) != os.getuid():
                         continue
-                    reply, done = watcher.answer(_read_all(conn))
+                    reply, done, then = watcher.answer(_read_all(conn))
                     conn.sendall(reply)
                 except OSError:
                     continue
             last = time.monotonic()
             if done:
                 return
+            if then:
+                then()
     listener.close()
 
 
