@@ -2,10 +2,10 @@
 look at each of the worktree's files to know.
 
 That look is a stat of every tracked file, about 30 ms at 12,000 files here, for each parked worktree
-setup takes: it grows with the repository, not with what changed. Instead, once a worktree is
-parked, a watcher process watches the worktree's folders and git's admin folder for it with
-inotify, and then checks the worktree once itself. Setup asks it over a Unix socket. "clean" means
-no change since that check. At any change, at an overflow of the kernel's queue and wherever it
+setup takes: it grows with the repository, not with what changed. Instead, a second after a
+worktree is parked, a watcher process watches the worktree's folders and git's admin folder for it
+with inotify, and then checks the worktree once itself. Setup asks it over a Unix socket. "clean"
+means no change since that check. At any change, at an overflow of the kernel's queue and wherever it
 cannot watch, the watcher drops the worktree. Setup then checks the files itself, as it does
 wherever no watcher answers: not Linux, or the watcher was killed.
 
@@ -33,6 +33,10 @@ IN_ONLYDIR, IN_DONT_FOLLOW = 0x1000000, 0x2000000
 CHANGES = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE
            | IN_DELETE_SELF | IN_MOVE_SELF)
 IDLE_EXIT = 24 * 3600  # seconds without a request after which the watcher exits
+# A worktree is watched (and checked) this long after it was parked. A run's next setup takes a
+# worktree parked a moment before, and checks it itself at the same cost: watching it too would only
+# add work to the run's busiest moment.
+WATCH_AFTER = 1.0
 MAX_FOLDERS = 50_000  # a worktree with more folders is not watched (inotify's watches are a shared budget)
 REPLY_WAIT = 2.0  # seconds a client waits for an answer
 # What the watcher's git needs of ctx's environment, and nothing else: it lives on after ctx, and
@@ -149,6 +153,7 @@ class Watcher:
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1")
         self.slots: dict[str, _Slot] = {}
+        self.due: dict[str, tuple[float, str]] = {}  # path -> (when to start watching, head)
         self.owner: dict[int, _Slot] = {}  # watch descriptor -> the worktree it belongs to
         self.env = dict(os.environ, LC_ALL="C", GIT_OPTIONAL_LOCKS="0")
         self.to_check: queue.SimpleQueue = queue.SimpleQueue()
@@ -258,7 +263,18 @@ class Watcher:
             return False
         return result.returncode == 0
 
+    def start_due(self) -> float | None:
+        """Start watching the worktrees whose time has come; seconds until the next one's."""
+        now = time.monotonic()
+        for path, (when, head) in sorted(self.due.items(), key=lambda item: item[1][0]):
+            if when <= now:
+                del self.due[path]
+                self.start_watching(head, path)
+        return min((when for when, _ in self.due.values()), default=now + 60) - now
+
     def take(self, head: str, path: str) -> bool:
+        if self.due.pop(path, None) is not None:
+            return False  # not watched yet
         slot = self.slots.get(path)
         if slot is None:
             return False
@@ -274,16 +290,20 @@ class Watcher:
             return False
         return same and slot.head == head
 
-    def answer(self, request: bytes) -> tuple[bytes, bool, object]:
-        """(reply, whether to exit, what to do once the reply is sent)."""
+    def answer(self, request: bytes) -> tuple[bytes, bool]:
+        """(reply, whether to exit)."""
         parts = [os.fsdecode(p) for p in request.split(b"\0")]
         if parts[0] == "watch" and len(parts) == 3:
-            return b"ok", False, lambda: self.start_watching(parts[1], parts[2])
+            old = self.slots.get(parts[2])
+            if old is not None:
+                self.drop(old)
+            self.due[parts[2]] = (time.monotonic() + WATCH_AFTER, parts[1])
+            return b"ok", False
         if parts[0] == "take" and len(parts) == 3:
-            return (b"clean" if self.take(parts[1], parts[2]) else b"no"), False, None
+            return (b"clean" if self.take(parts[1], parts[2]) else b"no"), False
         if parts[0] == "stop":
-            return b"ok", True, None
-        return b"?", False, None
+            return b"ok", True
+        return b"?", False
 
 
 def _read_all(conn) -> bytes:
@@ -308,16 +328,15 @@ def serve(common: str, first: bytes) -> None:
     listener.listen(16)
     watcher = Watcher(common)
     if first:
-        _, _, then = watcher.answer(first)
-        if then:
-            then()
+        watcher.answer(first)
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ, "listener")
     selector.register(watcher.fd, selectors.EVENT_READ, "events")
     selector.register(watcher.wake, selectors.EVENT_READ, "checked")
     last = time.monotonic()
-    while watcher.slots and time.monotonic() - last < IDLE_EXIT:
-        for key, _ in selector.select(timeout=60):
+    while (watcher.slots or watcher.due) and time.monotonic() - last < IDLE_EXIT:
+        wait = watcher.start_due()
+        for key, _ in selector.select(timeout=max(0.0, min(60.0, wait))):
             if key.data == "events":
                 watcher.drain()
                 continue
@@ -330,15 +349,13 @@ def serve(common: str, first: bytes) -> None:
                 try:
                     if _peer_uid(conn) != os.getuid():
                         continue
-                    reply, done, then = watcher.answer(_read_all(conn))
+                    reply, done = watcher.answer(_read_all(conn))
                     conn.sendall(reply)
                 except OSError:
                     continue
             last = time.monotonic()
             if done:
                 return
-            if then:
-                then()
     listener.close()
 
 

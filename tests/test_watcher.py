@@ -25,7 +25,7 @@ def watcher_module():
     return watcher
 
 
-def parked(repo, count=2):
+def parked(repo, count=2, settle=True):
     """Set up `count` tasks with a file in a folder, merge them, and give back their parked worktrees
     with their commits, once the watcher has checked them."""
     (repo / "src" / "deep").mkdir(parents=True)
@@ -45,7 +45,8 @@ def parked(repo, count=2):
     assert merged.returncode == 0, merged.stdout + merged.stderr
     slots = sorted((repo / "worktrees" / ".pool").iterdir())
     assert len(slots) == count
-    time.sleep(0.5)  # the watcher checks each parked worktree once, after it watches it
+    if settle:
+        time.sleep(1.5)  # a second after parking, the watcher watches each parked worktree and checks it once
     return [(slot, git(slot, "rev-parse", "HEAD")) for slot in slots]
 
 
@@ -75,6 +76,20 @@ def test_an_untouched_parked_worktree_is_vouched_for_once_and_the_watcher_then_e
     while watchers(repo) and time.time() < deadline:
         time.sleep(0.05)
     assert watchers(repo) == []  # it vouches for nothing any more
+
+
+def test_a_worktree_taken_the_moment_it_was_parked_is_checked_by_setup_and_no_watcher_stays(repo):
+    """As in a run, where a task's dependents take its worktree as soon as it is parked: the watcher
+    has not watched it yet, setup checks its files, and the watcher then has nothing to watch."""
+    [(slot, head)] = parked(repo, count=1, settle=False)
+    write_plan(repo, [{"id": "next"}], name="next-plan")
+    out = ctx(repo, "setup").stdout
+    assert "next" in out and "pooled" in out
+    assert git(repo / "worktrees" / "next", "status", "--porcelain") == ""
+    deadline = time.time() + 5
+    while watchers(repo) and time.time() < deadline:
+        time.sleep(0.05)
+    assert watchers(repo) == []
 
 
 @pytest.mark.parametrize("change", ["edit", "edit, mtime put back", "new file", "staged", "chmod",
