@@ -75,6 +75,21 @@ def _ask(common: Path, request: list[str]) -> bytes | None:
         return None
 
 
+def _tell(common: Path, request: list[str]) -> bool:
+    """Send one request without waiting for its answer; False when no watcher of this user listens."""
+    import socket
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(REPLY_WAIT)
+            sock.connect(address(common))
+            if _peer_uid(sock) != os.getuid():
+                return False
+            sock.sendall(b"\0".join(os.fsencode(part) for part in request))
+            return True
+    except OSError:
+        return False
+
+
 def _peer_uid(sock) -> int:
     import socket
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
@@ -85,7 +100,7 @@ def watch(common: Path, slot: Path, head: str) -> None:
     """Have the repository's watcher watch a worktree just parked at commit `head`, starting the
     watcher when none runs. Returns at once; the watcher checks the worktree on its own."""
     request = ["watch", head, os.path.realpath(slot)]
-    if not sys.platform.startswith("linux") or _ask(common, request) == b"ok":
+    if not sys.platform.startswith("linux") or _tell(common, request):
         return
     env = {k: v for k, v in os.environ.items() if k in KEPT or k.startswith(("LC_", "GIT_CONFIG"))}
     try:
@@ -101,7 +116,15 @@ def watch(common: Path, slot: Path, head: str) -> None:
 
 def vouched(common: Path, slot: Path, head: str) -> bool:
     """True when the watcher saw no change in the parked worktree since it checked it at `head`.
-    The watcher forgets the worktree either way: setup is about to take it, or to check it itself."""
+    The watcher forgets the worktree either way: setup is about to take it, or to check it itself.
+    One parked under WATCH_AFTER ago is not watched yet: not asked about (git's admin folder for it
+    was written when it was moved into the pool)."""
+    gitdir = admin(str(slot))
+    try:
+        if gitdir is None or time.time() - os.stat(os.path.join(gitdir, "gitdir")).st_mtime < WATCH_AFTER:
+            return False
+    except OSError:
+        return False
     return _ask(common, ["take", head, os.path.realpath(slot)]) == b"clean"
 
 
@@ -334,8 +357,10 @@ def serve(common: str, first: bytes) -> None:
     selector.register(watcher.fd, selectors.EVENT_READ, "events")
     selector.register(watcher.wake, selectors.EVENT_READ, "checked")
     last = time.monotonic()
-    while (watcher.slots or watcher.due) and time.monotonic() - last < IDLE_EXIT:
+    while time.monotonic() - last < IDLE_EXIT:
         wait = watcher.start_due()
+        if not watcher.slots and not watcher.due:
+            break
         for key, _ in selector.select(timeout=max(0.0, min(60.0, wait))):
             if key.data == "events":
                 watcher.drain()
