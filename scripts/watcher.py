@@ -54,8 +54,9 @@ def address(common: Path) -> bytes:
 
 # ---- the client side, in ctx's own process -------------------------------------------------
 
-def _ask(common: Path, request: list[str]) -> bytes | None:
-    """Send one request; the answer, or None when no watcher of this user answers."""
+def _ask(common: Path, request: list[str], wait: bool = True) -> bytes | None:
+    """Send one request; its answer (b"" when not waited for), or None when no watcher of this user
+    listens."""
     if not sys.platform.startswith("linux"):
         return None
     import socket
@@ -66,6 +67,8 @@ def _ask(common: Path, request: list[str]) -> bytes | None:
             if _peer_uid(sock) != os.getuid():
                 return None
             sock.sendall(b"\0".join(os.fsencode(part) for part in request))
+            if not wait:
+                return b""
             sock.shutdown(socket.SHUT_WR)
             answer = b""
             while chunk := sock.recv(64):
@@ -73,21 +76,6 @@ def _ask(common: Path, request: list[str]) -> bytes | None:
             return answer.strip()
     except OSError:
         return None
-
-
-def _tell(common: Path, request: list[str]) -> bool:
-    """Send one request without waiting for its answer; False when no watcher of this user listens."""
-    import socket
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(REPLY_WAIT)
-            sock.connect(address(common))
-            if _peer_uid(sock) != os.getuid():
-                return False
-            sock.sendall(b"\0".join(os.fsencode(part) for part in request))
-            return True
-    except OSError:
-        return False
 
 
 def _peer_uid(sock) -> int:
@@ -100,7 +88,7 @@ def watch(common: Path, slot: Path, head: str) -> None:
     """Have the repository's watcher watch a worktree just parked at commit `head`, starting the
     watcher when none runs. Returns at once; the watcher checks the worktree on its own."""
     request = ["watch", head, os.path.realpath(slot)]
-    if not sys.platform.startswith("linux") or _tell(common, request):
+    if not sys.platform.startswith("linux") or _ask(common, request, wait=False) is not None:
         return
     env = {k: v for k, v in os.environ.items() if k in KEPT or k.startswith(("LC_", "GIT_CONFIG"))}
     try:
@@ -126,11 +114,6 @@ def vouched(common: Path, slot: Path, head: str) -> bool:
     except OSError:
         return False
     return _ask(common, ["take", head, os.path.realpath(slot)]) == b"clean"
-
-
-def stop(common: Path) -> bool:
-    """Ask the repository's watcher to exit; False when none answered."""
-    return _ask(common, ["stop"]) == b"ok"
 
 
 # ---- the watcher process ------------------------------------------------------------------
