@@ -88,12 +88,11 @@ class Usable:
     """Parked worktrees without changes to tracked files, checked a few at once ahead of their use:
     take() gives the next clean one as soon as its own check is done, so a task can be moved into it
     while the others are still being checked. Checks only as many as are wanted, and one more for
-    each that has changes. A worktree the repository's watcher vouches for is not looked at again.
+    each that has changes. A worktree the repository's watcher vouches for, at the commit registered
+    for it in `regs`, is not looked at again."""
 
-    heads: each parked worktree's commit, as registered (what the watcher saw it parked at)."""
-
-    def __init__(self, ws: Workspace, slots: list[Path], heads: dict[Path, str | None], want: int, workers: int):
-        self._common, self._heads = ws.git_dir(), heads
+    def __init__(self, ws: Workspace, slots: list[Path], regs: Regs, want: int, workers: int):
+        self._common, self._regs = ws.git_dir(), regs
         self._rest = list(slots)
         self._executor = ThreadPoolExecutor(max_workers=max(1, workers))
         self._pending: deque = deque()
@@ -105,7 +104,7 @@ class Usable:
         self._pending.append((slot, self._executor.submit(self._check, slot)))
 
     def _check(self, slot: Path) -> bool:
-        head = self._heads.get(slot)
+        head = self._regs[slot].head
         return bool(head) and watcher.vouched(self._common, slot, head) or unchanged(slot)
 
     def take(self) -> Path | None:

@@ -149,11 +149,10 @@ class Watcher:
     """The watches, and the worktrees they vouch for. One thread reads requests and events; another
     checks each newly watched worktree, so that a request is answered while a check runs."""
 
-    def __init__(self, common: str):
+    def __init__(self):
         import ctypes
         import queue
         import threading
-        self.common = common
         self.libc = ctypes.CDLL(None, use_errno=True)
         self.fd = self.libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if self.fd < 0:
@@ -208,9 +207,6 @@ class Watcher:
 
     # requests
     def start_watching(self, head: str, path: str) -> None:
-        old = self.slots.get(path)
-        if old is not None:
-            self.drop(old)
         slot = _Slot(path, head)
         self.slots[path] = slot
         if self._watch_tree(slot):
@@ -269,7 +265,7 @@ class Watcher:
             return False
         return result.returncode == 0
 
-    def start_due(self) -> float | None:
+    def start_due(self) -> float:
         """Start watching the worktrees whose time has come; seconds until the next one's."""
         now = time.monotonic()
         for path, (when, head) in sorted(self.due.items(), key=lambda item: item[1][0]):
@@ -332,7 +328,7 @@ def serve(common: str, first: bytes) -> None:
             _ask(Path(common), parts)
         return
     listener.listen(16)
-    watcher = Watcher(common)
+    watcher = Watcher()
     if first:
         watcher.answer(first)
     selector = selectors.DefaultSelector()

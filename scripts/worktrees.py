@@ -267,8 +267,7 @@ def setup(ws: Workspace, ids: list[str] | None = None, *, base: str | None = Non
             regs = registry.by_path(ws.root)
             parked = pool.parked(ws, base, regs)
         slots = parked if use_pool and cap > 0 and ready else []
-        heads = {p: regs[p].head for p in slots if p in regs}
-        usable = pool.Usable(ws, slots, heads, len(ready), limit) if slots else None
+        usable = pool.Usable(ws, slots, regs, len(ready), limit) if slots else None
         try:
             for task in ready:
                 placed = _place(ws, task, base, regs, usable, repaired, busy)
