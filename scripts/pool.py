@@ -72,13 +72,13 @@ def park(ws: Workspace, reg: registry.Registration, cap: int, found: Regs, lost:
     slot = next(ws.pool / str(n) for n in range(len(used) + 1) if str(n) not in used)
     # detach where it stands: only HEAD changes (what `git checkout --detach` does, without reading the index)
     git.run("update-ref", "--no-deref", "-m", "ctx: parked", "HEAD", "HEAD", cwd=reg.path)
-    moved = git.run("worktree", "move", str(reg.path), str(slot), cwd=ws.root, check=False, retries=3)
-    if not moved.ok:
+    try:
+        git.run("worktree", "move", str(reg.path), str(slot), cwd=ws.root, retries=3)
+    except CtxError:
         if reg.branch:
             git.run("symbolic-ref", "-m", "ctx: not parked", "HEAD", f"refs/heads/{reg.branch}", cwd=reg.path,
                     check=False)
-        lines = (moved.stderr.strip() or f"exit {moved.returncode}").splitlines()
-        raise CtxError(f"git worktree move failed: {lines[-1].removeprefix('fatal: ')}")
+        raise
     if reg.head:
         watcher.watch(ws.git_dir(), slot, reg.head)
     return slot

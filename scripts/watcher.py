@@ -123,6 +123,7 @@ class _Slot:
         import threading
         self.path, self.head = path, head
         self.wds: set[int] = set()
+        self.gitdir = ""  # git's admin folder for it, when watched
         self.folders: tuple = ()  # the worktree's and its admin folder's identity when watched
         self.checked = threading.Event()  # its own check is done; `clean` says how it came out
         self.clean = False
@@ -235,6 +236,7 @@ class Watcher:
         gitdir = admin(slot.path)
         if gitdir is None or not self._add(slot, gitdir):
             return False
+        slot.gitdir = gitdir
         try:
             slot.folders = _identity(slot.path, gitdir)
         except OSError:
@@ -254,9 +256,8 @@ class Watcher:
     def _verify(self, slot: _Slot) -> bool:
         """The worktree at its head, its index and tracked files as the head has them (the check setup
         makes without a watcher), judged after the watches were set."""
-        gitdir = admin(slot.path)
         try:
-            if gitdir is None or Path(gitdir, "HEAD").read_text().strip() != slot.head:
+            if Path(slot.gitdir, "HEAD").read_text().strip() != slot.head:
                 return False
             result = subprocess.run(["git", "diff-index", "--quiet", slot.head, "--"], cwd=slot.path,
                                     env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
